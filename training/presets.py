@@ -1,0 +1,123 @@
+"""Named training configurations of the official code (ProGAN config.py, StyleGAN train.py).
+
+A preset is a nested dict with the official groups: `num_gpus`, `total_kimg`, `sched`
+(TrainingSchedule kwargs), `G`, `D` (network kwargs), `G_opt`, `D_opt` (optimizer kwargs),
+`train` (training-loop kwargs), `G_loss`, `D_loss` (loss name and kwargs).
+"""
+
+import copy
+
+from training import schedule
+
+_V2_LRATES = {
+    1: {1024: 0.0015},
+    2: {512: 0.0015, 1024: 0.002},
+    4: {256: 0.0015, 512: 0.002, 1024: 0.003},
+    8: {128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003},
+}
+_V2_MINIBATCH = {
+    1: (4, {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}),
+    2: (8, {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}),
+    4: (16, {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}),
+    8: (32, {4: 512, 8: 256, 16: 128, 32: 64, 64: 32}),
+}
+_STYLEGAN_LRATES = {128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}
+
+
+def _progan_presets():
+    presets = {
+        "preset-v1-1gpu": dict(  # The paper's configuration (config.py:99).
+            num_gpus=1, total_kimg=19000, D=dict(mbstd_group_size=16),
+            sched=dict(minibatch_base=16, minibatch_dict={256: 14, 512: 6, 1024: 3},
+                       lod_training_kimg=800, lod_transition_kimg=800)),
+    }
+    for gpus, suffix in ((1, "1gpu"), (2, "2gpus"), (4, "4gpus"), (8, "8gpus")):
+        base, mb_dict = _V2_MINIBATCH[gpus]
+        presets[f"preset-v2-{suffix}"] = dict(
+            num_gpus=gpus, total_kimg=12000,
+            sched=dict(minibatch_base=base, minibatch_dict=dict(mb_dict),
+                       G_lrate_dict=dict(_V2_LRATES[gpus]), D_lrate_dict=dict(_V2_LRATES[gpus])))
+    return presets
+
+
+def _stylegan_presets():
+    presets = {}
+    for gpus in (1, 2, 4, 8):
+        base, mb_dict = _V2_MINIBATCH[gpus]
+        presets[f"{gpus}gpu"] = dict(
+            num_gpus=gpus, total_kimg=25000,
+            sched=dict(lod_initial_resolution=8, minibatch_base=base, minibatch_dict=dict(mb_dict),
+                       G_lrate_dict=dict(_STYLEGAN_LRATES), D_lrate_dict=dict(_STYLEGAN_LRATES),
+                       tick_kimg_dict=dict(schedule.STYLEGAN_TICK_KIMG_DICT)))
+    return presets
+
+
+PROGAN_PRESETS = _progan_presets()
+STYLEGAN_PRESETS = _stylegan_presets()
+
+# config.py:106-107. StyleGAN's train.py sets no per-GPU cap for fp32.
+PROGAN_PRECISIONS = {
+    "fp32": dict(sched=dict(max_minibatch_per_gpu={256: 16, 512: 8, 1024: 4})),
+    "fp16": dict(G=dict(dtype="float16", pixelnorm_epsilon=1e-4), D=dict(dtype="float16"),
+                 G_opt=dict(use_loss_scaling=True), D_opt=dict(use_loss_scaling=True),
+                 sched=dict(max_minibatch_per_gpu={512: 16, 1024: 8})),
+}
+STYLEGAN_PRECISIONS = {
+    "fp32": dict(),
+    "fp16": dict(G=dict(dtype="float16"), D=dict(dtype="float16"),
+                 G_opt=dict(use_loss_scaling=True), D_opt=dict(use_loss_scaling=True),
+                 sched=dict(max_minibatch_per_gpu={512: 16, 1024: 8})),
+}
+# bf16 has fp32's exponent range: no loss scaling, no epsilon change, fp32 caps.
+PROGAN_PRECISIONS["bf16"] = dict(G=dict(dtype="bfloat16"), D=dict(dtype="bfloat16"),
+                                 sched=dict(PROGAN_PRECISIONS["fp32"]["sched"]))
+STYLEGAN_PRECISIONS["bf16"] = dict(G=dict(dtype="bfloat16"), D=dict(dtype="bfloat16"))
+
+# Table 1 ablations of config.py:110-116, applied on top of a preset.
+PROGAN_ABLATIONS = {
+    "nogrowing": dict(sched=dict(lod_initial_resolution=1024, lod_training_kimg=0, lod_transition_kimg=0),
+                      total_kimg=10000),
+    "nopixelnorm": dict(G=dict(use_pixelnorm=False)),
+    "nowscale": dict(G=dict(use_wscale=False), D=dict(use_wscale=False)),
+    "noleakyrelu": dict(G=dict(use_leakyrelu=False)),
+    "nosmoothing": dict(train=dict(G_smoothing=0.0)),
+    "norepeat": dict(train=dict(minibatch_repeats=1)),
+    "noreset": dict(train=dict(reset_opt_for_new_lod=False)),
+}
+
+
+def _int_keys(mapping):
+    """Resolution-keyed dicts with int keys (JSON gives strings)."""
+    return schedule._int_keys(mapping)
+
+
+def merge(base, override):
+    """Recursively merge `override` into a deep copy of `base` (dicts merge, other values replace)."""
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def get_preset(
+    name,                       # 'preset-v2-1gpu', ... (ProGAN) or '1gpu', ... (StyleGAN).
+    precision="fp32",           # 'fp32', 'fp16' or 'bf16'.
+    arch="progan",              # 'progan' or 'stylegan'.
+    ablations=(),               # ProGAN Table 1 switches, e.g. ('nogrowing', 'noreset').
+):
+    """Return the resolved configuration dict of an official preset."""
+    presets = PROGAN_PRESETS if arch == "progan" else STYLEGAN_PRESETS
+    precisions = PROGAN_PRECISIONS if arch == "progan" else STYLEGAN_PRECISIONS
+    if name not in presets:
+        raise ValueError(f"unknown {arch} preset {name!r}; choose one of {', '.join(presets)}")
+    if precision not in precisions:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(precisions)}")
+    config = merge(presets[name], precisions[precision])
+    for ablation in ablations:
+        if ablation not in PROGAN_ABLATIONS:
+            raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(PROGAN_ABLATIONS)}")
+        config = merge(config, PROGAN_ABLATIONS[ablation])
+    return config
