@@ -1,0 +1,101 @@
+"""Losses and every gradient against the official graph (golden vectors)."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import golden_path
+from training import loss as losses
+
+
+def _nhwc(x):
+    return tf.constant(np.transpose(x, [0, 2, 3, 1]), tf.float32)
+
+
+def _progan_nets(data):
+    from networks import progan
+    config = json.loads(str(data["config"]))
+    G = progan.Generator(**config["common"], **config.get("G", {}))
+    D = progan.Discriminator(**config["common"], **config.get("D", {}))
+    for prefix, net in (("G/", G), ("D/", D)):
+        values = {k[len(prefix):]: data[k] for k in data.keys() if k.startswith(prefix)}
+        values.setdefault("lod", np.float32(0))
+        net.set_official_values(values)
+    return G, D
+
+
+def _grads_of_mean(loss_fn, net):
+    variables = net.official_variables()
+    trainables = {name: v for name, v in variables.items() if v.trainable}
+    with tf.GradientTape() as tape:
+        per_sample, _ = loss_fn()
+        mean = tf.reduce_mean(per_sample)
+    grads = tape.gradient(mean, list(trainables.values()))
+    return mean, dict(zip(trainables, grads))
+
+
+def _check_grads(data, prefix, grads):
+    expected_names = sorted(k[len(prefix):] for k in data.keys() if k.startswith(prefix))
+    assert sorted(grads) == expected_names
+    for name, grad in grads.items():
+        want = data[prefix + name]
+        got = np.zeros_like(want) if grad is None else np.asarray(grad)
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("golden", ["progan_rgb32.npz", "progan_gray16_cond_unfused.npz"])
+def test_progan_losses_and_gradients(golden):
+    data = np.load(golden_path(golden))
+    G, D = _progan_nets(data)
+    lod = float(data["loss_lod"])
+    G.lod.assign(lod)
+    D.lod.assign(lod)
+    wgan = json.loads(str(data["loss_wgan"]) or "{}")
+    labels = tf.constant(data["loss_labels"], tf.float32)
+
+    def g_loss():
+        return losses.G_wgan_acgan(G, D, tf.constant(data["loss_G_latents"], tf.float32), labels)
+
+    def d_loss():
+        return losses.D_wgangp_acgan(
+            G, D, tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]), labels,
+            tf.constant(data["loss_mixing_factors"], tf.float32), **wgan)
+
+    g_mean, g_grads = _grads_of_mean(g_loss, G)
+    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
+    _check_grads(data, "loss_G_grad/", g_grads)
+    d_mean, d_grads = _grads_of_mean(d_loss, D)
+    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
+    _check_grads(data, "loss_D_grad/", d_grads)
+
+
+def test_stylegan_losses_and_gradients():
+    from networks import stylegan
+    data = np.load(golden_path("stylegan_rgb32.npz"))
+    config = json.loads(str(data["config"]))
+    G = stylegan.Generator(**config["common"], **config.get("G", {}))
+    D = stylegan.Discriminator(**config["common"], **config.get("D", {}))
+    _load_stylegan(G, D, data)
+    lod = float(data["loss_lod"])
+    G.synthesis.lod.assign(lod)
+    D.lod.assign(lod)
+    labels = tf.constant(data["loss_labels"], tf.float32)
+
+    def g_loss():
+        return losses.G_logistic_nonsaturating(G, D, tf.constant(data["loss_G_latents"], tf.float32), labels)
+
+    def d_loss():
+        return losses.D_logistic_simplegp(G, D, tf.constant(data["loss_D_latents"], tf.float32),
+                                          _nhwc(data["loss_reals"]), labels, r1_gamma=float(data["loss_r1_gamma"]))
+
+    g_mean, g_grads = _grads_of_mean(g_loss, G)
+    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
+    _check_grads(data, "loss_G_grad/", g_grads)
+    d_mean, d_grads = _grads_of_mean(d_loss, D)
+    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
+    _check_grads(data, "loss_D_grad/", d_grads)
+
+
+def _load_stylegan(G, D, data):
+    raise NotImplementedError("filled in once networks/stylegan.py exists")

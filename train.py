@@ -1,0 +1,326 @@
+"""Train ProGAN or StyleGAN with the official configuration.
+
+Examples:
+    python train.py --dataset datasets/celebahq --res 1024                 # ProGAN, preset-v2-1gpu
+    python train.py --dataset datasets/ffhq --arch stylegan --gpus 8       # StyleGAN, 8gpu preset
+    python train.py --dataset datasets/shapes --res 32 --dry_run           # print resolved options
+    python train.py --resume results/000-pgan-shapes-preset-v2-1gpu-fp32   # continue exactly
+"""
+
+import json
+import os
+import re
+import sys
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+# What to train.
+flags.DEFINE_string("dataset", None, "TFRecord dataset folder made by dataset_tool.py.")
+flags.DEFINE_integer("res", None, "Training resolution; defaults to the dataset's (a lower one uses its lower levels).")
+flags.DEFINE_enum("arch", "progan", ["progan", "stylegan"], "Which system to train.")
+flags.DEFINE_string("config", None, "Preset: preset-v1-1gpu, preset-v2-{1gpu,2gpus,4gpus,8gpus} (progan) or "
+                    "{1,2,4,8}gpu (stylegan). Default: the v2/stylegan preset for --gpus.")
+flags.DEFINE_enum("precision", "fp32", ["fp32", "fp16", "bf16"], "Numeric precision (fp16 = official config).")
+flags.DEFINE_float("total_kimg", None, "Length of training in thousands of real images (default: the preset's).")
+flags.DEFINE_bool("mirror_augment", False, "Mirror reals horizontally at random.")
+flags.DEFINE_string("max_label_size", "0", "Labels to use: 0, 'full' or N (official -cond = full).")
+flags.DEFINE_integer("gpus", None, "Replicas for MirroredStrategy (default: all GPUs, or 1 CPU). "
+                     "On a CPU-only machine N > 1 splits the CPU into N logical devices.")
+flags.DEFINE_string("result_dir", "results", "Parent folder of run directories.")
+flags.DEFINE_string("desc", None, "Run description (default: pgan-<dataset>-<preset>-<precision>).")
+flags.DEFINE_string("resume", None, "Run directory or network snapshot .pkl to resume from.")
+flags.DEFINE_float("resume_kimg", None, "Progress assumed when resuming from a pickle without exact state.")
+flags.DEFINE_float("resume_time", 0.0, "Wallclock seconds assumed when resuming from a pickle without state.")
+flags.DEFINE_bool("dry_run", False, "Print the resolved options and exit.")
+flags.DEFINE_bool("deterministic", False, "Enable TF op determinism (bit-exact reruns and resumes).")
+flags.DEFINE_integer("random_seed", 1000, "Seed for numpy (grid latents) and the training random streams.")
+
+# Table 1 ablations (config.py:110-116).
+for _name, _help in [("nogrowing", "Train at full resolution from the start."),
+                     ("nopixelnorm", "No pixelwise feature normalisation in G."),
+                     ("nowscale", "No equalized learning rate."), ("noleakyrelu", "ReLU instead of LeakyReLU in G."),
+                     ("nosmoothing", "No Gs moving average."), ("norepeat", "minibatch_repeats = 1."),
+                     ("noreset", "Do not reset the optimizers when a new lod starts.")]:
+    flags.DEFINE_bool(_name, False, _help)
+
+# Schedule knobs (TrainingSchedule); None = the preset's value.
+for _name in ["lod_initial_resolution", "lod_training_kimg", "lod_transition_kimg", "minibatch_base",
+              "tick_kimg_base"]:
+    flags.DEFINE_float(_name, None, f"TrainingSchedule {_name}.")
+for _name in ["G_lrate_base", "D_lrate_base", "lrate_rampup_kimg"]:
+    flags.DEFINE_float(_name, None, f"TrainingSchedule {_name}.")
+for _name in ["minibatch_dict", "max_minibatch_per_gpu", "G_lrate_dict", "D_lrate_dict", "tick_kimg_dict"]:
+    flags.DEFINE_string(_name, None, f"TrainingSchedule {_name}, e.g. '4:128,8:64' or JSON.")
+
+# Loop knobs.
+flags.DEFINE_float("G_smoothing", None, "ProGAN Gs decay per D step (default 0.999).")
+flags.DEFINE_float("G_smoothing_kimg", None, "StyleGAN Gs half-life in kimg (default 10).")
+flags.DEFINE_integer("D_repeats", None, "D steps per G step (default 1).")
+flags.DEFINE_integer("minibatch_repeats", None, "Minibatches between schedule updates (default 4).")
+flags.DEFINE_integer("image_snapshot_ticks", None, "Ticks between fakes*.png (default 1).")
+flags.DEFINE_integer("network_snapshot_ticks", None, "Ticks between network snapshots (default 10).")
+flags.DEFINE_enum("grid_size", None, ["1080p", "4k"], "Snapshot grid size (default 1080p ProGAN, 4k StyleGAN).")
+flags.DEFINE_enum("grid_layout", "random", ["random", "row_per_class"], "Snapshot grid layout.")
+
+# Loss knobs.
+flags.DEFINE_string("G_loss", None, "Generator loss (default G_wgan_acgan / G_logistic_nonsaturating).")
+flags.DEFINE_string("D_loss", None, "Discriminator loss (default D_wgangp_acgan / D_logistic_simplegp).")
+for _name in ["wgan_lambda", "wgan_epsilon", "wgan_target", "cond_weight", "r1_gamma", "r2_gamma"]:
+    flags.DEFINE_float(_name, None, f"Loss argument {_name} (only for losses that take it).")
+
+# Network and optimizer knobs.
+for _name in ["fmap_base", "fmap_max", "latent_size", "mbstd_group_size", "dlatent_size", "mapping_layers",
+              "mapping_fmaps"]:
+    flags.DEFINE_integer(_name, None, f"Network argument {_name}.")
+flags.DEFINE_float("fmap_decay", None, "Network argument fmap_decay.")
+flags.DEFINE_float("style_mixing_prob", None, "StyleGAN style mixing probability (default 0.9).")
+flags.DEFINE_bool("fused_scale", None, "Fused up/down-scaling convolutions (ProGAN default True).")
+for _name in ["beta1", "beta2", "epsilon"]:
+    flags.DEFINE_float(_name, None, f"Adam {_name}.")
+
+
+class UserError(Exception):
+    """An error in the command line or inputs, reported as one line."""
+
+
+def _parse_dict(text):
+    text = text.strip()
+    if text.startswith("{"):
+        return {int(k): v for k, v in json.loads(text).items()}
+    result = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition(":")
+        number = float(value)
+        result[int(key)] = int(number) if number.is_integer() and "." not in value else number
+    return result
+
+
+def _set_if(target, name, value):
+    if value is not None:
+        target[name] = value
+
+
+def resolve_options():
+    """Turn the flags into the training_loop configuration (the official config.py logic)."""
+    from training import presets
+    from training.dataset import TFRecordDataset
+
+    if not FLAGS.dataset:
+        raise UserError("--dataset is required: a folder made by dataset_tool.py (e.g. create_shapes)")
+    arch = FLAGS.arch
+    gpus = FLAGS.gpus or 1
+    if FLAGS.config:
+        config_name = FLAGS.config
+    elif arch == "progan":
+        config_name = f"preset-v2-{gpus}gpu" + ("s" if gpus > 1 else "")
+    else:
+        config_name = f"{gpus}gpu"
+    ablations = [name for name in presets.PROGAN_ABLATIONS if FLAGS[name].value]
+    if ablations and arch != "progan":
+        raise UserError(f"--{ablations[0]} is a ProGAN ablation; it does not apply to --arch stylegan")
+    try:
+        config = presets.get_preset(config_name, FLAGS.precision, arch=arch, ablations=ablations)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+    max_label_size = FLAGS.max_label_size
+    max_label_size = int(max_label_size) if max_label_size.isdigit() else max_label_size
+    if max_label_size not in ("full",) and not isinstance(max_label_size, int):
+        raise UserError(f"--max_label_size must be 0, 'full' or a number, got {FLAGS.max_label_size!r}")
+    dataset_args = dict(tfrecord_dir=FLAGS.dataset, max_label_size=max_label_size)
+    try:
+        probe = TFRecordDataset(FLAGS.dataset, max_label_size=max_label_size)
+    except (ValueError, OSError) as error:
+        raise UserError(str(error)) from None
+    if FLAGS.res is not None:
+        if FLAGS.res < 4 or FLAGS.res & (FLAGS.res - 1):
+            raise UserError(f"--res must be a power of two >= 4, got {FLAGS.res}")
+        if FLAGS.res > probe.resolution:
+            raise UserError(f"--res {FLAGS.res} is higher than the dataset's resolution {probe.resolution}; "
+                            f"use --res {probe.resolution} or a dataset built at {FLAGS.res}")
+        dataset_args["resolution"] = FLAGS.res
+
+    sched = dict(config.get("sched", {}))
+    for name in ["lod_initial_resolution", "lod_training_kimg", "lod_transition_kimg", "minibatch_base",
+                 "tick_kimg_base", "G_lrate_base", "D_lrate_base", "lrate_rampup_kimg"]:
+        value = FLAGS[name].value
+        if value is not None:
+            sched[name] = int(value) if name in ("lod_initial_resolution", "minibatch_base") else value
+    for name in ["minibatch_dict", "max_minibatch_per_gpu", "G_lrate_dict", "D_lrate_dict", "tick_kimg_dict"]:
+        if FLAGS[name].value is not None:
+            try:
+                sched[name] = _parse_dict(FLAGS[name].value)
+            except ValueError:
+                raise UserError(f"--{name} must look like '4:128,8:64' or a JSON object") from None
+
+    G_args, D_args = dict(config.get("G", {})), dict(config.get("D", {}))
+    for name in ["fmap_base", "fmap_max", "fmap_decay", "fused_scale"]:
+        _set_if(G_args, name, FLAGS[name].value)
+        _set_if(D_args, name, FLAGS[name].value)
+    _set_if(G_args, "latent_size", FLAGS.latent_size)
+    _set_if(D_args, "mbstd_group_size", FLAGS.mbstd_group_size)
+    for name in ["dlatent_size", "mapping_layers", "mapping_fmaps", "style_mixing_prob"]:
+        if FLAGS[name].value is not None:
+            if arch != "stylegan":
+                raise UserError(f"--{name} only applies to --arch stylegan")
+            G_args[name] = FLAGS[name].value
+
+    opt_args = dict(beta1=0.0, beta2=0.99, epsilon=1e-8)
+    for name in ["beta1", "beta2", "epsilon"]:
+        _set_if(opt_args, name, FLAGS[name].value)
+    G_opt_args = dict(opt_args, **config.get("G_opt", {}))
+    D_opt_args = dict(opt_args, **config.get("D_opt", {}))
+
+    if arch == "progan":
+        G_loss = dict(func_name=FLAGS.G_loss or "G_wgan_acgan")
+        D_loss = dict(func_name=FLAGS.D_loss or "D_wgangp_acgan")
+    else:
+        G_loss = dict(func_name=FLAGS.G_loss or "G_logistic_nonsaturating")
+        D_loss = dict(func_name=FLAGS.D_loss or "D_logistic_simplegp", r1_gamma=10.0)
+    import inspect
+    from training import loss as loss_lib
+    for args, table in ((G_loss, loss_lib.G_LOSSES), (D_loss, loss_lib.D_LOSSES)):
+        if args["func_name"] not in table:
+            raise UserError(f"unknown loss {args['func_name']!r}; choose one of {', '.join(table)}")
+        params = inspect.signature(table[args["func_name"]]).parameters
+        if "r1_gamma" in args and "r1_gamma" not in params:
+            del args["r1_gamma"]
+        for name in ["wgan_lambda", "wgan_epsilon", "wgan_target", "cond_weight", "r1_gamma", "r2_gamma"]:
+            if FLAGS[name].value is not None and name in params:
+                args[name] = FLAGS[name].value
+
+    train = dict(config.get("train", {}))
+    train.setdefault("total_kimg", config["total_kimg"])
+    if arch == "stylegan":
+        train.setdefault("G_smoothing_kimg", 10.0)
+        train.setdefault("snapshot_at_first_tick", True)
+        train.setdefault("grid_size", "4k")
+    for name in ["total_kimg", "G_smoothing", "G_smoothing_kimg", "D_repeats", "minibatch_repeats",
+                 "image_snapshot_ticks", "network_snapshot_ticks", "grid_size"]:
+        _set_if(train, name, FLAGS[name].value)
+    train.update(mirror_augment=FLAGS.mirror_augment, grid_layout=FLAGS.grid_layout, random_seed=FLAGS.random_seed)
+
+    dataset_name = os.path.basename(os.path.normpath(FLAGS.dataset))
+    precision = FLAGS.precision
+    desc = FLAGS.desc or "-".join(["pgan" if arch == "progan" else "sgan", dataset_name, config_name, precision]
+                                  + ablations)
+    return dict(arch=arch, config=config_name, precision=precision, num_gpus=gpus, desc=desc,
+                dataset_args=dataset_args, G_args=G_args, D_args=D_args, G_opt_args=G_opt_args,
+                D_opt_args=D_opt_args, G_loss_args=G_loss, D_loss_args=D_loss, sched_args=sched, train=train)
+
+
+def make_strategy(num_gpus):
+    """MirroredStrategy over `num_gpus` devices (logical CPU devices when there is no GPU)."""
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    if num_gpus <= 1:
+        return tf.distribute.get_strategy() if len(gpus) <= 1 else tf.distribute.OneDeviceStrategy("/gpu:0")
+    if gpus:
+        if len(gpus) < num_gpus:
+            raise UserError(f"--gpus {num_gpus} asked for, but only {len(gpus)} GPU(s) are visible")
+        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(num_gpus)])
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num_gpus)
+    return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(num_gpus)])
+
+
+def locate_resume(path):
+    """(run_dir for exact continuation or None, network pkl or None, state file or None)."""
+    from training import resume as resume_lib
+    if os.path.isdir(path):
+        state = os.path.join(path, resume_lib.STATE_NAME)
+        if os.path.isfile(state):
+            return path, None, state
+        pkls = sorted(name for name in os.listdir(path) if re.match(r"network-snapshot-\d+\.pkl$", name))
+        final = os.path.join(path, "network-final.pkl")
+        if os.path.isfile(final):
+            return None, final, None
+        if not pkls:
+            raise UserError(f"nothing to resume in {path}: no {resume_lib.STATE_NAME} and no network snapshot")
+        return None, os.path.join(path, pkls[-1]), None
+    if not os.path.isfile(path):
+        raise UserError(f"--resume {path}: no such run directory or snapshot file")
+    run_dir = os.path.dirname(os.path.abspath(path))
+    state = os.path.join(run_dir, resume_lib.STATE_NAME)
+    if os.path.isfile(state):
+        import numpy as np
+        with np.load(state) as data:
+            loop = json.loads(str(data["__loop_state__"]))
+        if loop.get("snapshot") == os.path.basename(path):
+            return run_dir, None, state
+    return None, path, None
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise UserError(f"unexpected arguments {' '.join(argv[1:])}; see --help")
+    if FLAGS.deterministic:
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+
+    resume_dir = resume_pkl = resume_state = None
+    if FLAGS.resume:
+        resume_dir, resume_pkl, resume_state = locate_resume(FLAGS.resume)
+    if resume_dir is not None:  # Exact continuation: the run's own options, in the run's own folder.
+        with open(os.path.join(resume_dir, "training_options.json")) as file:
+            options = json.load(file)
+        if FLAGS["total_kimg"].present:
+            options["train"]["total_kimg"] = FLAGS.total_kimg
+        for key in ("sched_args",):
+            for name, value in list(options[key].items()):
+                if isinstance(value, dict):
+                    options[key][name] = {int(k): v for k, v in value.items()}
+    else:
+        options = resolve_options()
+        if resume_pkl is not None:
+            options["train"]["resume_pkl"] = resume_pkl
+            match = re.search(r"network-snapshot-(\d+)\.pkl$", resume_pkl)
+            kimg = FLAGS.resume_kimg if FLAGS.resume_kimg is not None else (float(match.group(1)) if match else 0.0)
+            options["train"].update(resume_kimg=kimg, resume_time=FLAGS.resume_time)
+    if FLAGS.dry_run:
+        print(json.dumps(options, indent=2, sort_keys=True, default=str))
+        return 0
+
+    import tensorflow as tf  # noqa: F401  (imported late so --help and --dry_run stay fast)
+    from training import misc
+    from training import training_loop as loop_lib
+    from training.dataset import TFRecordDataset
+
+    strategy = make_strategy(options["num_gpus"])
+    if resume_dir is not None:
+        run_dir = resume_dir
+    else:
+        run_dir = misc.create_result_subdir(FLAGS.result_dir, options["desc"],
+                                            id_digits=3 if options["arch"] == "progan" else 5)
+        loop_lib.save_options(run_dir, options)
+    logger = misc.OutputLogger()
+    logger.open(os.path.join(run_dir, "log.txt"))
+    try:
+        print(f"Run directory: {run_dir}")
+        training_set = TFRecordDataset(**options["dataset_args"])
+        print(f"Dataset shape = {training_set.shape}, dynamic range = {training_set.dynamic_range}, "
+              f"label size = {training_set.label_size}")
+        loop_lib.training_loop(run_dir, training_set, arch=options["arch"], G_args=options["G_args"],
+                               D_args=options["D_args"], G_opt_args=options["G_opt_args"],
+                               D_opt_args=options["D_opt_args"], G_loss_args=options["G_loss_args"],
+                               D_loss_args=options["D_loss_args"], sched_args=options["sched_args"],
+                               strategy=strategy, resume_state=resume_state, **options["train"])
+    finally:
+        logger.close()
+    return 0
+
+
+def run():
+    """Entry point: absl parsing, with user errors as one line on stderr."""
+    try:
+        app.run(main)
+    except UserError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

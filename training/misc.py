@@ -1,0 +1,142 @@
+"""Run directories, log files and image grids, laid out as the official misc.py does."""
+
+import os
+import re
+import resource
+import sys
+
+import numpy as np
+import PIL.Image
+
+
+def format_time(seconds):
+    """Official compact time format: '12s', '3m 04s', '2h 05m 09s', '1d 02h 03m'."""
+    s = int(np.rint(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 60 * 60:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 24 * 60 * 60:
+        return f"{s // 3600}h {(s // 60) % 60:02d}m {s % 60:02d}s"
+    return f"{s // 86400}d {(s // 3600) % 24:02d}h {(s // 60) % 60:02d}m"
+
+
+def create_result_subdir(
+    result_dir,         # Parent folder, e.g. 'results'.
+    desc,               # Description, e.g. 'pgan-shapes-preset-v2-1gpu-fp32'.
+    id_digits=3,        # ProGAN uses 3 digits (%03d), StyleGAN 5 (%05d).
+):
+    """Create `<result_dir>/<NNN>-<desc>` with NNN = 1 + the largest numeric prefix present."""
+    os.makedirs(result_dir, exist_ok=True)
+    run_id = 0
+    for name in os.listdir(result_dir):
+        match = re.match(r"^(\d+)-", name)
+        if match:
+            run_id = max(run_id, int(match.group(1)) + 1)
+    while True:
+        path = os.path.join(result_dir, f"{run_id:0{id_digits}d}-{desc}")
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:  # Another process took this id meanwhile.
+            run_id += 1
+
+
+class OutputLogger:
+    """Tee stdout/stderr into a log file, as official `init_output_logging` does."""
+
+    def __init__(self):
+        self.file = None
+        self.stdout, self.stderr = sys.stdout, sys.stderr
+
+    def open(self, path):
+        self.file = open(path, "a", encoding="utf-8")
+        sys.stdout = _Tee(self.stdout, self.file)
+        sys.stderr = _Tee(self.stderr, self.file)
+
+    def close(self):
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class _Tee:
+    def __init__(self, stream, file):
+        self.stream, self.file = stream, file
+
+    def write(self, text):
+        self.stream.write(text)
+        self.file.write(text)
+        self.file.flush()
+
+    def flush(self):
+        self.stream.flush()
+        self.file.flush()
+
+    def isatty(self):
+        return False
+
+
+def grid_size_for(
+    resolution,     # Image width and height.
+    size="1080p",   # '1080p' or '4k', as the official setup_snapshot_image_grid.
+):
+    """Number of (columns, rows) of the snapshot grid."""
+    if size == "1080p":
+        return int(np.clip(1920 // resolution, 3, 32)), int(np.clip(1080 // resolution, 2, 32))
+    if size == "4k":
+        return int(np.clip(3840 // resolution, 7, 32)), int(np.clip(2160 // resolution, 4, 32))
+    raise ValueError(f"unknown grid size {size!r}; use '1080p' or '4k'")
+
+
+def to_uint8(
+    images,             # Float or integer NHWC array.
+    drange,             # Dynamic range of `images`, e.g. [-1, 1] or [0, 255].
+):
+    """Map images to [0,255] and round as the official convert_to_pil_image (rint, clip)."""
+    images = np.asarray(images, np.float32)
+    scale = (np.float32(255) - np.float32(0)) / (np.float32(drange[1]) - np.float32(drange[0]))
+    bias = np.float32(0) - np.float32(drange[0]) * scale
+    return np.clip(np.rint(images * scale + bias), 0, 255).astype(np.uint8)
+
+
+def create_image_grid(
+    images,         # [N, H, W, C] array.
+    grid_size,      # (columns, rows); images fill rows left to right, top to bottom.
+):
+    """Tile images row-major into one [rows*H, cols*W, C] array."""
+    gw, gh = grid_size
+    num, height, width, channels = images.shape
+    grid = np.zeros([gh * height, gw * width, channels], dtype=images.dtype)
+    for idx in range(min(num, gw * gh)):
+        x, y = (idx % gw) * width, (idx // gw) * height
+        grid[y:y + height, x:x + width] = images[idx]
+    return grid
+
+
+def save_image_grid(
+    images,         # [N, H, W, C] images.
+    path,           # Output PNG path (written atomically).
+    drange,         # Dynamic range of the images.
+    grid_size,      # (columns, rows).
+):
+    """Write an image grid PNG ('L' for one channel, 'RGB' for three)."""
+    grid = create_image_grid(to_uint8(images, drange), grid_size)
+    mode = "L" if grid.shape[2] == 1 else "RGB"
+    image = PIL.Image.fromarray(grid[:, :, 0] if mode == "L" else grid, mode)
+    tmp = path + ".tmp.png"
+    image.save(tmp)
+    os.replace(tmp, path)
+
+
+def peak_memory_gb():
+    """Peak host memory of this process (ru_maxrss is KiB on Linux) and of GPU 0 if present."""
+    host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    try:
+        import tensorflow as tf
+        if tf.config.list_logical_devices("GPU"):
+            return host, tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 30
+    except (ImportError, ValueError):
+        pass
+    return host, None
