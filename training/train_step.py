@@ -50,8 +50,8 @@ def process_reals(
 def flat_variables(net, prefix=""):
     """Official name -> variable for a network and its components (StyleGAN mapping/synthesis)."""
     result = {prefix + name: var for name, var in net.official_variables().items()}
-    for comp_name, comp in net.official_components().items():
-        result.update(flat_variables(comp, f"{prefix}{comp_name}/"))
+    for comp in net.official_components().values():  # Official scopes: G_mapping/..., G_synthesis/...
+        result.update(flat_variables(comp, f"{prefix}{comp.official_build_func_name}/"))
     return result
 
 

@@ -1,0 +1,54 @@
+"""Helpers shared by the metric modules."""
+
+import concurrent.futures
+import os
+
+import numpy as np
+
+_executor = None
+
+
+def thread_pool():
+    """Worker threads shared by the metrics (numpy sorts, ufuncs and scipy FFTs release the GIL)."""
+    global _executor
+    if _executor is None:
+        _executor = concurrent.futures.ThreadPoolExecutor(max_workers=num_workers())
+    return _executor
+
+
+def num_workers():
+    """Number of worker threads: the usable CPUs, at most 16."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # Not Linux.
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 16))
+
+
+def minibatches(
+    images,                 # [N, ...] array, or an iterable of minibatches (passed through).
+    minibatch_size,         # Images per minibatch when an array is given.
+):
+    """Yield minibatches of an array, or the items of an iterable of minibatches."""
+    if isinstance(images, np.ndarray):
+        for begin in range(0, images.shape[0], minibatch_size):
+            yield images[begin : begin + minibatch_size]
+    else:
+        yield from images
+
+
+def to_numpy(x):
+    """A numpy array from a tensor (eager TF/Keras) or array-like."""
+    return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+
+
+def downsample_to_256(
+    images,                 # [N, H, W, C] images.
+):
+    """Official box downsampling to 256: mean over factor x factor blocks, factor = H // 256,
+    when the images are larger than 256 (PPL and LS feed 256x256 networks)."""
+    if images.shape[1] <= 256:
+        return images
+    factor = images.shape[1] // 256
+    n, h, w, ch = images.shape
+    return images.reshape(n, h // factor, factor, w // factor, factor, ch).mean(axis=(2, 4))
