@@ -1,0 +1,245 @@
+"""Generator inspection, the official uint8 output transforms, and export for serving.
+
+A trained (or official) generator `Gs` leaves the project in two forms:
+
+* a TensorFlow SavedModel whose `serving_default` signature takes `latents`
+  float32 [None, latent_size] (plus `labels` float32 [None, label_size] when the
+  network is conditional, plus a scalar `truncation_psi` for StyleGAN) and
+  returns `images` uint8 [None, H, W, C], converted exactly as the official
+  scripts convert them (`official_uint8`);
+* a native Keras `.keras` file of `Gs` (reload with `load_keras`).
+
+The two official conversions differ: ProGAN's `Network.run(out_mul=127.5,
+out_add=127.5, out_dtype=uint8)` rounds half to even (tfutil.py, `tf.round`
+then `tf.saturate_cast`), StyleGAN's `convert_images_to_uint8` adds 0.5 and
+truncates (dnnlib/tflib/tfutil.py, `tf.saturate_cast`). Both are kept, so a
+port image equals the official one bit for bit when the floats agree.
+
+Public API: `generator_family`, `generator_info`, `official_uint8`,
+`official_uint8_tf`, `GeneratorServer`, `export_saved_model`, `export_keras`,
+`load_keras`.
+"""
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from training import misc
+
+FAMILIES = ("progan", "stylegan")
+NOISE_MODES = ("const", "random")
+
+#----------------------------------------------------------------------------
+# Inspection.
+
+def generator_family(Gs):           # A ProGAN or StyleGAN generator (Keras model).
+    """'stylegan' for a G_style network (it has mapping and synthesis), 'progan' for G_paper."""
+    if hasattr(Gs, "mapping") and hasattr(Gs, "synthesis"):
+        return "stylegan"
+    if getattr(Gs, "official_build_func_name", None) == "G_paper":
+        return "progan"
+    raise ValueError(f"{type(Gs).__name__} is neither a ProGAN nor a StyleGAN generator")
+
+
+def generator_info(Gs):             # A ProGAN or StyleGAN generator.
+    """Dict of family, latent_size, label_size, resolution, num_channels (and num_layers for StyleGAN)."""
+    family = generator_family(Gs)
+    if family == "progan":
+        config = Gs.get_config()
+        info = {key: int(config[key]) for key in ("latent_size", "label_size", "resolution", "num_channels")}
+    else:
+        info = {key: int(getattr(Gs, key))
+                for key in ("latent_size", "label_size", "resolution", "num_channels", "num_layers")}
+    return dict(info, family=family)
+
+#----------------------------------------------------------------------------
+# Official output transforms.
+
+def _shrink(images,                 # [N, H, W, C] float images.
+            factor):                # Integer box-filter factor (official `out_shrink` / `shrink`).
+    """Average-pool by `factor` in float32, as the official `tf.nn.avg_pool` VALID."""
+    if factor <= 1:
+        return images
+    n, h, w, c = images.shape
+    h, w = h // factor, w // factor
+    images = images[:, :h * factor, :w * factor]
+    return images.reshape(n, h, factor, w, factor, c).mean(axis=(2, 4), dtype=np.float32)
+
+
+def official_uint8(images,          # [N, H, W, C] float generator output, nominally in [-1, 1].
+                   family,          # 'progan' or 'stylegan': which official conversion.
+                   shrink=1):       # Box-filter downscale factor applied first (official image_shrink).
+    """Convert generator output to uint8 exactly as the official scripts of `family` do."""
+    images = np.asarray(images, np.float32)
+    if family == "progan":
+        if shrink <= 1:
+            return misc.to_uint8(images, [-1, 1])   # rint(x * 127.5 + 127.5), clipped.
+        # Network.run: multiply and add, then out_shrink, then round.
+        scaled = images * np.float32(127.5) + np.float32(127.5)
+        return misc.to_uint8(_shrink(scaled, int(shrink)), [0, 255])
+    if family == "stylegan":
+        # convert_images_to_uint8: shrink first, then x * 127.5 + 128 and saturate_cast (truncation).
+        images = _shrink(images, int(shrink)) * np.float32(127.5) + np.float32(128.0)
+        return np.clip(images, 0, 255).astype(np.uint8)
+    raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
+
+
+def official_uint8_tf(images,       # [N, H, W, C] float32 tensor.
+                      family):      # 'progan' or 'stylegan'.
+    """The TensorFlow twin of `official_uint8` (without shrink), for serving graphs."""
+    images = tf.cast(images, tf.float32)
+    if family == "progan":
+        return tf.saturate_cast(tf.round(images * 127.5 + 127.5), tf.uint8)
+    if family == "stylegan":
+        return tf.saturate_cast(images * 127.5 + 128.0, tf.uint8)
+    raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
+
+#----------------------------------------------------------------------------
+# SavedModel.
+
+def _copy_official_values(src,      # Network to read.
+                          dst):     # Network of the same architecture to write.
+    dst.set_official_values({name: np.asarray(var) for name, var in src.official_variables().items()})
+    dst_components = dst.official_components()
+    for key, component in src.official_components().items():
+        _copy_official_values(component, dst_components[key])
+
+
+def _serving_network(Gs):
+    """The network traced for serving: at lod 0 a StyleGAN generator is rebuilt with the
+    'fixed' structure (the plain chain that 'recursive' reduces to at lod 0), which traces
+    several times faster and serves without conds; otherwise Gs itself."""
+    if generator_family(Gs) != "stylegan" or float(np.asarray(Gs.lod)) != 0.0:
+        return Gs
+    if float(np.asarray(Gs.synthesis.lod)) != 0.0:
+        return Gs
+    clone = type(Gs).from_config(dict(Gs.get_config(), structure="fixed"))
+    _copy_official_values(Gs, clone)
+    return clone
+
+
+class GeneratorServer(tf.Module):
+    """A tf.Module around a generator whose `serve` function returns official uint8 images.
+
+    `serve(latents[, labels][, truncation_psi])` -> {'images': uint8 [N, H, W, C]}. For
+    StyleGAN, truncation follows G_style (layers < the network's `truncation_cutoff` are
+    pulled toward `dlatent_avg`; psi == 1 disables it exactly) and the noise inputs are the
+    stored maps (`noise_mode='const'`) or fresh draws (`'random'`).
+    """
+
+    def __init__(self,
+                 Gs,                # ProGAN or StyleGAN generator.
+                 noise_mode="const",    # StyleGAN: 'const' = stored noise maps, 'random' = fresh noise.
+                 name=None):        # Module name.
+        super().__init__(name=name)
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        self.info = generator_info(Gs)
+        self.family = self.info["family"]
+        self.noise_mode = noise_mode
+        self.net = _serving_network(Gs)
+        specs = [tf.TensorSpec([None, self.info["latent_size"]], tf.float32, name="latents")]
+        if self.info["label_size"]:
+            specs.append(tf.TensorSpec([None, self.info["label_size"]], tf.float32, name="labels"))
+        if self.family == "stylegan":
+            specs.append(tf.TensorSpec([], tf.float32, name="truncation_psi"))
+        self.serve = tf.function(self._serve, input_signature=specs)
+
+    def _serve(self,
+               latents,             # [N, latent_size] float32.
+               *args):              # labels [N, label_size] if conditional, then truncation_psi if StyleGAN.
+        args = list(args)
+        labels = args.pop(0) if self.info["label_size"] else None
+        if self.family == "progan":
+            images = self.net(latents, labels)
+        else:
+            images = self._stylegan(latents, labels, args.pop(0))
+        return {"images": official_uint8_tf(images, self.family)}
+
+    def _stylegan(self,
+                  latents,          # [N, latent_size] float32.
+                  labels,           # [N, label_size] float32 or None.
+                  psi):             # Scalar truncation_psi tensor.
+        net = self.net
+        dlatents = net.mapping(latents, labels)
+        cutoff = net.truncation_cutoff
+        if cutoff is not None and cutoff > 0:
+            # Same ops as G_style's truncation, so psi != 1 matches Gs(..., truncation_psi=psi).
+            layer_idx = np.arange(self.info["num_layers"])[np.newaxis, :, np.newaxis]
+            ones = tf.ones(layer_idx.shape, dlatents.dtype)
+            coefs = tf.where(layer_idx < cutoff, tf.cast(psi, dlatents.dtype) * ones, ones)
+            avg = tf.cast(net.dlatent_avg, dlatents.dtype)
+            truncated = avg + (dlatents - avg) * coefs
+            dlatents = tf.where(tf.equal(psi, 1.0), dlatents, truncated)
+        net.synthesis.lod.assign(net.lod)
+        return net.synthesis(dlatents, randomize_noise=self.noise_mode == "random")
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _replace_path(tmp,              # Completed temporary file or directory.
+                  path):            # Destination; an existing one is replaced.
+    """Move `tmp` to `path`; an old `path` is removed only after the new one is complete."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        old = tempfile.mkdtemp(prefix=os.path.basename(path) + ".old-", dir=os.path.dirname(path))
+        os.rmdir(old)
+        os.rename(path, old)
+        os.rename(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+
+
+def export_saved_model(Gs,          # ProGAN or StyleGAN generator.
+                       path,        # Output SavedModel directory (replaced when complete).
+                       noise_mode="const"):     # StyleGAN noise inputs baked into the signature.
+    """Write a SavedModel with a `serving_default` signature returning uint8 `images`; return path."""
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    server = GeneratorServer(Gs, noise_mode=noise_mode)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    os.chmod(tmp, 0o777 & ~_umask())    # mkdtemp makes it private; the export is an ordinary directory.
+    try:
+        tf.saved_model.save(server, tmp, signatures={"serving_default": server.serve.get_concrete_function()})
+        _replace_path(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+#----------------------------------------------------------------------------
+# Native Keras file.
+
+def export_keras(Gs,                # ProGAN or StyleGAN generator.
+                 path):             # Output path ending in '.keras' (replaced when complete).
+    """Save Gs as a native Keras archive (config + weights, including lod); return path."""
+    path = os.path.abspath(os.fspath(path))
+    if not path.endswith(".keras"):
+        raise ValueError(f"{path}: a Keras archive must end in .keras")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)[:-6]}.{os.getpid()}.tmp.keras")
+    try:
+        Gs.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_keras(path):               # A .keras file written by `export_keras`.
+    """Load a generator saved by `export_keras` (registers the ProGAN and StyleGAN classes first)."""
+    from networks import progan, stylegan  # noqa: F401  (register the serializable classes)
+    return keras.saving.load_model(os.fspath(path), compile=False)
+
+#----------------------------------------------------------------------------
