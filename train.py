@@ -300,7 +300,7 @@ def main(argv):
     logger.open(os.path.join(run_dir, "log.txt"))
     try:
         print(f"Run directory: {run_dir}")
-        training_set = TFRecordDataset(**options["dataset_args"])
+        training_set = TFRecordDataset(**options["dataset_args"], data_format="NCHW", num_threads="auto")
         print(f"Dataset shape = {training_set.shape}, dynamic range = {training_set.dynamic_range}, "
               f"label size = {training_set.label_size}")
         loop_lib.training_loop(run_dir, training_set, arch=options["arch"], G_args=options["G_args"],

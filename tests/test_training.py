@@ -51,7 +51,7 @@ def test_process_reals_matches_official_semantics():
     x = np.random.RandomState(0).randint(0, 256, size=(2, 4, 4, 3)).astype(np.uint8)
     lod = tf.constant(1.25)
     mirror = tf.constant([0.2, 0.7])  # keep the first, mirror the second
-    out = process_reals(tf.constant(x), lod, mirror, [0, 255], [-1, 1], resolution=8).numpy()
+    out = process_reals(tf.constant(np.transpose(x, [0, 3, 1, 2])), lod, mirror, [0, 255], [-1, 1], resolution=8).numpy()
     ref = x.astype(np.float32) * np.float32(2 / 255) - 1
     ref[1] = ref[1, :, ::-1]
     box = ref.reshape(2, 2, 2, 2, 2, 3).mean(axis=(2, 4))
@@ -113,7 +113,7 @@ for name, strategy in [("one", tf.distribute.OneDeviceStrategy("/cpu:0")),
                        ("two", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))]:
     run_dir = os.path.join(os.environ["OUT"], name)
     os.makedirs(run_dir)
-    ds = TFRecordDataset(os.environ["DATA"], seed=1)
+    ds = TFRecordDataset(os.environ["DATA"], seed=1, data_format="NCHW")
     nets = tl.training_loop(run_dir, ds, strategy=strategy,
         G_args=dict(fmap_base=64, fmap_max=16, latent_size=16), D_args=dict(fmap_base=64, fmap_max=16, mbstd_group_size=1),
         G_loss_args=dict(func_name="G_wgan_acgan"), D_loss_args=dict(func_name="D_wgangp_acgan"),

@@ -10,16 +10,22 @@ How the pipeline differs inside, and why:
   every frame of a dataset file has the same length, the shuffle buffer holds only record
   INDICES (`Dataset.range(N).shuffle(...)`), with exactly the official window size in
   items (`ceil(shuffle_mb MiB / (C*H*W))`, which for B >= N is a full uniform shuffle),
-  and each batch of indices is gathered from a read-only memory map of the file. The
-  windowed shuffle thus costs 8 bytes per item instead of 4 GB of images, no cap is
-  needed for it, no per-record protobuf parsing happens, and `skip_batches` is cheap: it
-  skips integers, never reads images (resuming after millions of images takes seconds).
-  Every gathered frame is checked against the first frame's structure bytes, so a
-  corrupt or foreign file fails loudly instead of feeding garbage.
-* Files whose frames are not all alike (not written by the official tool) are streamed
-  as in the official code (`tf.data.TFRecordDataset` + parse); there the shuffle buffer
-  holds images, so its size is capped to `MEMORY_CAP_FRACTION` of physical memory, and
-  `skip_batches` has to read through the skipped records.
+  and each batch of indices is gathered (`tf.gather`) from the file, memory-mapped by
+  TensorFlow itself (`ImmutableConst`), so no Python runs in the pipeline. The windowed
+  shuffle thus costs 8 bytes per item instead of 4 GB of images, no cap is needed for
+  it, no per-record protobuf parsing happens, and `skip_batches` is cheap: it skips
+  integers, never reads images (resuming after millions of images takes seconds).
+  Every gathered frame is checked against the first frame's bytes around the pixels, so
+  a corrupt or foreign file fails loudly instead of feeding garbage. (Pixel bytes are
+  not CRC-checked on this path.)
+* Files whose frames are not all alike (not written by the official tool), or that the
+  file system cannot memory-map, are streamed as in the official code
+  (`tf.data.TFRecordDataset` + parse); there the shuffle buffer holds images, so its
+  size is capped to `MEMORY_CAP_FRACTION` of physical memory, and `skip_batches` has to
+  read through the skipped records.
+* The NCHW => NHWC transpose of uint8 is the main CPU cost (a few hundred MB/s per
+  thread). `num_threads='auto'` lets tf.data spread it over all cores; data_format='NCHW'
+  skips it, for training steps that transpose on the accelerator.
 * Prefetch: the official `prefetch_mb` bounds the memory that `prefetch(AUTOTUNE)` may
   use (`tf.data.Options.autotune.ram_budget`), capped the same way; 0 disables it.
 * Without labels, the official code zips the images with a [2^20, 0] zero matrix and so
@@ -27,7 +33,6 @@ How the pipeline differs inside, and why:
   is a bug and is not replicated: every record is used.
 """
 import glob
-import math
 import os
 
 import numpy as np
@@ -50,12 +55,12 @@ def _physical_memory_bytes():
 def _buffer_items(megabytes,          # Official buffer size in MiB.
                   bytes_per_item,     # C*H*W.
                   ):
-    """The official item count `ceil(megabytes MiB / bytes_per_item)`."""
-    return ((int(megabytes) << 20) - 1) // int(bytes_per_item) + 1
+    """The official item count `ceil(megabytes MiB / bytes_per_item)` (fractional megabytes allowed)."""
+    return (int(megabytes * (1 << 20)) - 1) // int(bytes_per_item) + 1
 
 
 def _capped_bytes(megabytes):
-    return int(min(int(megabytes) << 20, _physical_memory_bytes() * MEMORY_CAP_FRACTION))
+    return int(min(megabytes * (1 << 20), _physical_memory_bytes() * MEMORY_CAP_FRACTION))
 
 #----------------------------------------------------------------------------
 
@@ -83,8 +88,9 @@ class TFRecordDataset:
                  shuffle_mb=4096,       # Shuffle window in MiB of images, 0 = no shuffling.
                  prefetch_mb=2048,      # Memory for prefetching in MiB, 0 = no prefetching.
                  buffer_mb=256,         # Read buffer in MiB (streamed files only).
-                 num_threads=2,         # Parallel batch readers.
+                 num_threads=2,         # Batches loaded in parallel; 'auto' = tf.data.AUTOTUNE.
                  seed=None,             # Shuffle seed; None = a different order every run, as official.
+                 data_format='NHWC',    # 'NHWC', or 'NCHW' to skip the CPU transpose (do it on the accelerator).
                  ):
         self.tfrecord_dir = tfrecord_dir
         self.resolution = None
@@ -102,10 +108,12 @@ class TFRecordDataset:
         self.buffer_mb = buffer_mb
         self.num_threads = num_threads
         self.seed = seed
+        if data_format not in ('NHWC', 'NCHW'):
+            raise ValueError("data_format must be 'NHWC' or 'NCHW', got %r" % (data_format,))
+        self.data_format = data_format
         self._np_labels = None
         self._tf_labels = None
         self._layouts = {}         # lod -> RecordLayout
-        self._memmaps = {}         # lod -> np.memmap [N, frame_bytes]
         self._cur_minibatch = -1
         self._cur_lod = -1
         self._iterator = None
@@ -126,9 +134,8 @@ class TFRecordDataset:
                 self.label_file = guess[0]
         elif not os.path.isfile(self.label_file):
             guess = os.path.join(tfrecord_dir, self.label_file)
-            if not os.path.isfile(guess):
-                raise DatasetError('label file "%s" not found' % self.label_file)
-            self.label_file = guess
+            if os.path.isfile(guess):
+                self.label_file = guess
 
         # Determine shape and resolution.
         max_shape = max(tfr_shapes, key=lambda shape: int(np.prod(shape)))
@@ -165,6 +172,8 @@ class TFRecordDataset:
             raise ValueError("max_label_size must be 0, 'full' or a positive int, got %r" % (max_label_size,))
         labels = np.zeros([self.num_images, 0], dtype=np.float32)
         if self.label_file is not None and max_label_size != 0:
+            if not os.path.isfile(self.label_file):
+                raise DatasetError('label file "%s" not found' % self.label_file)
             try:
                 labels = np.load(self.label_file)
             except (OSError, ValueError) as err:
@@ -189,31 +198,14 @@ class TFRecordDataset:
             raise ValueError('lod %s is outside 0..%d for this dataset' % (lod, max(self._layouts)))
         return lod
 
-    def _memmap(self, lod):
-        if lod not in self._memmaps:
-            layout = self._layouts[lod]
-            self._memmaps[lod] = np.memmap(layout.path, dtype=np.uint8, mode='r',
-                                           shape=(layout.num_records, layout.frame_bytes))
-        return self._memmaps[lod]
-
-    def _gather_fn(self, lod):
-        """A numpy function: int64 [b] record indices -> uint8 [b, C, H, W]."""
-        layout = self._layouts[lod]
-        records = self._memmap(lod)
-        start, stop = layout.data_start, layout.data_start + layout.data_bytes
-        head, tail = layout.head, layout.tail
-        shape = layout.shape
-
-        def gather(indices):
-            # Every frame must repeat the first one's bytes around the pixels (same length,
-            # shape and layout); anything else means a corrupt or foreign file.
-            if not (np.array_equal(records[indices, :start], np.broadcast_to(head, (len(indices), start)))
-                    and np.array_equal(records[indices, stop:stop + len(tail)],
-                                       np.broadcast_to(tail, (len(indices), len(tail))))):
-                raise DatasetError('"%s" holds a record unlike its first one; the file is corrupt, recreate the dataset'
-                                   % layout.path)
-            return records[indices, start:stop].reshape((len(indices),) + shape)
-        return gather
+    def _can_map(self, layout):
+        """Whether TensorFlow can memory-map the file (local file systems can; some remote ones cannot)."""
+        try:
+            tf.raw_ops.ImmutableConst(dtype=tf.uint8, shape=[layout.num_records, layout.frame_bytes],
+                                      memory_region_name=layout.path)
+            return True
+        except (tf.errors.OpError, ValueError):
+            return False
 
     def _shuffle_items(self, lod):
         return _buffer_items(self.shuffle_mb, self._layouts[lod].data_bytes)
@@ -222,20 +214,25 @@ class TFRecordDataset:
                     minibatch_size,     # Images per batch.
                     lod,                # Level of detail; floor(lod) selects the file.
                     skip_batches=0,     # Start after this many batches (exact resume).
+                    seed=None,          # Shuffle seed of this stream, None = the constructor's seed.
                     ):
         """A tf.data.Dataset of (uint8 [mb, h, w, C] images, float32 [mb, label_size] labels).
 
-        Deterministic when `seed` is set: two calls give identical streams, and the one with
-        skip_batches=k equals the other from its (k+1)-th batch on.
+        Images are [mb, C, h, w] instead with data_format='NCHW'.
+
+        Deterministic when a seed is set (here or in the constructor): two calls give
+        identical streams, and the one with skip_batches=k equals the other from its
+        (k+1)-th batch on.
         """
         lod = self._check_lod(lod)
         if minibatch_size < 1:
             raise ValueError('minibatch_size must be >= 1, got %s' % minibatch_size)
         layout = self._layouts[lod]
-        if layout.frame_bytes is None:
-            dset = self._streamed_dataset(lod, minibatch_size, skip_batches)
+        seed = self.seed if seed is None else seed
+        if layout.frame_bytes is None or not self._can_map(layout):
+            dset = self._streamed_dataset(lod, minibatch_size, skip_batches, seed)
         else:
-            dset = self._indexed_dataset(lod, minibatch_size, skip_batches)
+            dset = self._indexed_dataset(lod, minibatch_size, skip_batches, seed)
         options = tf.data.Options()
         options.deterministic = True
         if self.prefetch_mb > 0:
@@ -243,41 +240,49 @@ class TFRecordDataset:
             dset = dset.prefetch(tf.data.AUTOTUNE)
         return dset.with_options(options)
 
-    def _indexed_dataset(self, lod, minibatch_size, skip_batches):
+    def _indexed_dataset(self, lod, minibatch_size, skip_batches, seed):
         layout = self._layouts[lod]
         num_records = layout.num_records
         dset = tf.data.Dataset.range(num_records)
         if self.shuffle_mb > 0:
             # A window >= N is a full shuffle; capping at N leaves the order unchanged.
-            dset = dset.shuffle(min(self._shuffle_items(lod), num_records), seed=self.seed, reshuffle_each_iteration=True)
+            dset = dset.shuffle(min(self._shuffle_items(lod), num_records), seed=seed, reshuffle_each_iteration=True)
         if self.repeat:
             dset = dset.repeat()
         if skip_batches:
             dset = dset.skip(int(skip_batches) * int(minibatch_size))
         dset = dset.batch(minibatch_size, drop_remainder=self.repeat)
-        gather = self._gather_fn(lod)
         labels = self._tf_labels
-        c, h, w = layout.shape
+        start, stop = layout.data_start, layout.data_start + layout.data_bytes
+        head = tf.constant(layout.head)
+        tail = tf.constant(layout.tail)
+        message = '"%s" holds a record unlike its first one; the file is corrupt, recreate the dataset' % layout.path
 
         def load(indices):
-            images = tf.numpy_function(gather, [indices], tf.uint8, stateful=False)
-            images = tf.transpose(tf.reshape(images, [-1, c, h, w]), [0, 2, 3, 1])  # NCHW => NHWC
+            # The file, memory-mapped by TensorFlow (no Python runs per batch), as [N, frame_bytes].
+            frames = tf.raw_ops.ImmutableConst(dtype=tf.uint8, shape=[num_records, layout.frame_bytes],
+                                               memory_region_name=layout.path)
+            rows = tf.gather(frames, indices)
+            # Every frame must repeat the first one's bytes around the pixels (same length,
+            # shape and layout); anything else means a corrupt or foreign file.
+            same = tf.logical_and(tf.reduce_all(tf.equal(rows[:, :start], head)),
+                                  tf.reduce_all(tf.equal(rows[:, stop:stop + len(layout.tail)], tail)))
+            with tf.control_dependencies([tf.debugging.Assert(same, [message])]):
+                images = self._to_format(rows[:, start:stop], layout.shape)
             return images, tf.gather(labels, indices)
-        dset = dset.map(load, num_parallel_calls=max(int(self.num_threads), 1))
-        return dset.map(lambda images, labels: _set_batch_shape(images, labels, minibatch_size if self.repeat else None,
-                                                                (h, w, c), self.label_size))
+        dset = dset.map(load, num_parallel_calls=self._parallel_calls())
+        return dset.map(lambda images, labels: self._set_batch_shape(images, labels, minibatch_size, layout.shape))
 
-    def _streamed_dataset(self, lod, minibatch_size, skip_batches):
+    def _streamed_dataset(self, lod, minibatch_size, skip_batches, seed):
         layout = self._layouts[lod]
-        c, h, w = layout.shape
         dset = tf.data.TFRecordDataset(layout.path, compression_type='', buffer_size=int(self.buffer_mb) << 20)
         if self.label_size > 0:
             dset = tf.data.Dataset.zip((dset, tf.data.Dataset.from_tensor_slices(self._tf_labels)))
         else:
             dset = dset.map(lambda record: (record, tf.zeros([0], tf.float32)))
         if self.shuffle_mb > 0:
-            items = _buffer_items(min(self.shuffle_mb, _capped_bytes(self.shuffle_mb) >> 20), layout.data_bytes)
-            dset = dset.shuffle(items, seed=self.seed, reshuffle_each_iteration=True)
+            items = _buffer_items(_capped_bytes(self.shuffle_mb) / (1 << 20), layout.data_bytes)
+            dset = dset.shuffle(items, seed=seed, reshuffle_each_iteration=True)
         if self.repeat:
             dset = dset.repeat()
         if skip_batches:
@@ -287,10 +292,23 @@ class TFRecordDataset:
         def parse(records, labels):
             features = tf.io.parse_example(records, {'shape': tf.io.FixedLenFeature([3], tf.int64),
                                                      'data': tf.io.FixedLenFeature([], tf.string)})
-            images = tf.io.decode_raw(features['data'], tf.uint8)
-            images = tf.transpose(tf.reshape(images, [-1, c, h, w]), [0, 2, 3, 1])  # NCHW => NHWC
-            return images, labels
-        return dset.map(parse, num_parallel_calls=max(int(self.num_threads), 1))
+            return self._to_format(tf.io.decode_raw(features['data'], tf.uint8), layout.shape), labels
+        dset = dset.map(parse, num_parallel_calls=self._parallel_calls())
+        return dset.map(lambda images, labels: self._set_batch_shape(images, labels, minibatch_size, layout.shape))
+
+    def _parallel_calls(self):
+        return tf.data.AUTOTUNE if self.num_threads == 'auto' else max(int(self.num_threads), 1)
+
+    def _to_format(self, pixels, shape):
+        if self.data_format == 'NCHW':
+            return tf.reshape(pixels, [-1, *shape])
+        return _chw_to_hwc(pixels, shape)
+
+    def _set_batch_shape(self, images, labels, minibatch_size, shape):
+        c, h, w = shape
+        batch = minibatch_size if self.repeat else None
+        images = tf.ensure_shape(images, [batch, h, w, c] if self.data_format == 'NHWC' else [batch, c, h, w])
+        return images, tf.ensure_shape(labels, [batch, self.label_size])
 
     #------------------------------------------------------------------------
 
@@ -322,6 +340,12 @@ class TFRecordDataset:
         images, labels = self.get_minibatch_tf()
         return images.numpy(), labels.numpy()
 
+    def get_label_matrix(self):
+        """The float32 [num_labels, label_size] matrix random labels are drawn from ([1, 0] without labels)."""
+        if self.label_size > 0:
+            return self._np_labels
+        return np.zeros([1, 0], np.float32)
+
     def get_random_labels_tf(self,
                              minibatch_size,    # Number of label rows.
                              ):
@@ -341,10 +365,19 @@ class TFRecordDataset:
 
 #----------------------------------------------------------------------------
 
-def _set_batch_shape(images, labels, minibatch_size, image_shape, label_size):
-    images = tf.ensure_shape(images, [minibatch_size, *image_shape])
-    labels = tf.ensure_shape(labels, [minibatch_size, label_size])
-    return images, labels
+def _chw_to_hwc(pixels,     # uint8 [b, C*H*W] raw CHW pixel bytes of a batch.
+                shape,      # (C, H, W).
+                ):
+    """uint8 [b, H, W, C] images.
+
+    This transpose is the pipeline's main CPU cost (uint8 interleaving runs at a few
+    hundred MB/s per thread); `num_threads='auto'` spreads it over all cores, and
+    data_format='NCHW' leaves it to the accelerator.
+    """
+    channels, height, width = shape
+    if channels == 1:
+        return tf.reshape(pixels, [-1, height, width, 1])
+    return tf.transpose(tf.reshape(pixels, [-1, channels, height, width]), [0, 2, 3, 1])
 
 
 def load_dataset(data_dir=None,     # Prefix for tfrecord_dir, as official.

@@ -86,7 +86,7 @@ def setup_grid_reals(
             continue
         reals.append(real)
         labels.append(label)
-    return np.stack(reals), np.stack(labels).astype(np.float32)
+    return np.stack(reals).transpose(0, 2, 3, 1), np.stack(labels).astype(np.float32)
 
 
 class GridGenerator:
@@ -141,6 +141,9 @@ def training_loop(
     stop_after_ticks=None,          # Stop (without final snapshot) after this many ticks, for tests.
 ):
     """Train G and D with the official schedule; writes logs, grids and snapshots into run_dir."""
+    if training_set.data_format != "NCHW":
+        raise ValueError("training_loop takes the stored CHW bytes (transposed on the device): "
+                         "open the dataset with TFRecordDataset(..., data_format='NCHW')")
     strategy = strategy or tf.distribute.get_strategy()
     num_replicas = strategy.num_replicas_in_sync
     maintenance_start_time = time.time()
@@ -237,7 +240,7 @@ def training_loop(
                 cur_nimg += sched.minibatch
             seed = tf.constant([random_seed, loop["rng_counter"]], tf.int64)
             loop["rng_counter"] += 1
-            record(steps.G_step(sched.minibatch, seed, tf.constant(sched.G_lrate, tf.float32)))
+            record(steps.G_step(sched.minibatch, int(np.floor(sched.lod)), seed, tf.constant(sched.G_lrate, tf.float32)))
 
         # In-tick progress for long ticks (CPU runs).
         now = time.time()

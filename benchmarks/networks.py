@@ -1,0 +1,114 @@
+"""Time ProGAN G / D forward and forward+backward passes on whatever device is present.
+
+Example:
+    python benchmarks/networks.py --net both --resolution 64 --batch 4
+    python benchmarks/networks.py --net G --resolution 1024 --lod 6
+
+Reports, per network: trace time of the tf.function (first call), median
+milliseconds per batch for the forward pass and for forward+backward
+(gradients w.r.t. every trainable variable) after one warm-up call, and peak
+memory: device memory from tf.config.experimental.get_memory_info on a GPU,
+otherwise the process's peak RSS (resource.getrusage).
+"""
+
+import os
+import resource
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np
+import tensorflow as tf
+from absl import app
+from absl import flags
+
+from networks.progan import Discriminator, Generator
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("net", "both", ["G", "D", "both"], "Which network(s) to time.")
+flags.DEFINE_integer("resolution", 1024, "Network resolution (power of two >= 4).")
+flags.DEFINE_float("lod", 0.0, "Level of detail assigned to the network's lod variable.")
+flags.DEFINE_integer("batch", 4, "Minibatch size.")
+flags.DEFINE_string("dtype", "float32", "Network dtype: float32, float16, bfloat16 (mixed precision).")
+flags.DEFINE_integer("fmap_base", 8192, "Overall multiplier for the number of feature maps.")
+flags.DEFINE_integer("fmap_max", 512, "Maximum number of feature maps in any layer.")
+flags.DEFINE_integer("iters", 5, "Timed iterations per measurement (median reported).")
+flags.DEFINE_integer("num_channels", 3, "Image channels.")
+
+
+def _device():
+    gpus = tf.config.list_physical_devices("GPU")
+    return ("GPU:0", gpus[0].name) if gpus else ("CPU:0", "CPU")
+
+
+def _peak_memory_mb(device):
+    if device.startswith("GPU"):
+        return tf.config.experimental.get_memory_info(device)["peak"] / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # Linux reports KiB.
+
+
+def _median_ms(fn,                  # Zero-argument callable returning tensors.
+               iters):              # Number of timed calls.
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        tf.nest.map_structure(lambda t: t.numpy(), fn())    # Wait for the device.
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+def _benchmark(name,                # 'G' or 'D'.
+               device):             # TF device string.
+    kwargs = dict(num_channels=FLAGS.num_channels, resolution=FLAGS.resolution, fmap_base=FLAGS.fmap_base,
+                  fmap_max=FLAGS.fmap_max, dtype=FLAGS.dtype)
+    rng = np.random.default_rng(0)
+    with tf.device(device):
+        if name == "G":
+            net = Generator(**kwargs)
+            latent_size = net.official_static_kwargs()["latent_size"]
+            inputs = tf.constant(rng.standard_normal((FLAGS.batch, latent_size)).astype(np.float32))
+            forward = tf.function(lambda x: net(x))
+        else:
+            net = Discriminator(**kwargs, mbstd_group_size=min(4, FLAGS.batch))
+            shape = (FLAGS.batch, FLAGS.resolution, FLAGS.resolution, FLAGS.num_channels)
+            inputs = tf.constant(rng.standard_normal(shape).astype(np.float32))
+            forward = tf.function(lambda x: net(x)[0])
+
+        @tf.function
+        def forward_backward(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.cast(forward(x), tf.float32))
+            return loss, tape.gradient(loss, net.trainable_variables)
+
+        net.lod.assign(FLAGS.lod)
+        if device.startswith("GPU"):
+            tf.config.experimental.reset_memory_stats(device)
+        start = time.perf_counter()
+        forward(inputs).numpy()
+        forward_backward(inputs)[0].numpy()
+        trace_s = time.perf_counter() - start
+        forward_ms = _median_ms(lambda: forward(inputs), FLAGS.iters)
+        backward_ms = _median_ms(lambda: forward_backward(inputs), FLAGS.iters)
+    params = sum(int(np.prod(v.shape)) for v in net.trainable_variables)
+    print(f"{name}  res={FLAGS.resolution} lod={FLAGS.lod:g} batch={FLAGS.batch} dtype={FLAGS.dtype} "
+          f"params={params / 1e6:.2f}M  first calls (trace) {trace_s:.1f} s  "
+          f"forward {forward_ms:.1f} ms  forward+backward {backward_ms:.1f} ms  "
+          f"peak memory {_peak_memory_mb(device):.0f} MiB")
+
+
+def main(argv):
+    del argv
+    device, description = _device()
+    print(f"device: {description}; tensorflow {tf.__version__}")
+    for name in (["G", "D"] if FLAGS.net == "both" else [FLAGS.net]):
+        _benchmark(name, device)
+
+
+if __name__ == "__main__":
+    try:
+        app.run(main)
+    except ValueError as error:     # Bad flag combinations (e.g. resolution) as one line.
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
