@@ -36,7 +36,7 @@ those of the 'Reals' pass (the official code kept those of the last real pass); 
 statistics are cached per dataset and image count.
 
 Public API: `evaluate_run`, `evaluate_snapshot`, `Evaluator`, `METRICS`, `parse_metrics`,
-`default_minibatch_size`, `default_log_name`, `list_snapshots`, `snapshot_kimg`,
+`default_minibatch_size`, `default_log_name`, `list_snapshots`, `snapshot_kimg`, `snapshot_title`,
 `run_dataset_args`, `load_generator`, `generate_uint8`, `apply_mirror_augment`,
 `latent_random_state`, `metric_random_state`, `mirror_random_state`, `EvaluationError`.
 """
@@ -145,6 +145,7 @@ def _append_lines(
 ):
     """Append complete lines via a temporary file and a rename, so the file is never half-written."""
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         old = ""
         if os.path.exists(path):
             with open(path, "rt") as file:
@@ -169,6 +170,14 @@ def snapshot_kimg(
     """The kimg in a 'network-snapshot-<kimg>.pkl' name, or None for other names."""
     match = SNAPSHOT_PATTERN.search(os.path.basename(str(path)))
     return int(match.group(1)) if match else None
+
+
+def snapshot_title(
+    path,                   # Path of a network pickle.
+):
+    """Row title of a pickle: the kimg of a snapshot (official), else the file name without .pkl."""
+    kimg = snapshot_kimg(path)
+    return str(kimg) if kimg is not None else os.path.splitext(os.path.basename(str(path)))[0]
 
 
 def list_snapshots(
@@ -210,6 +219,9 @@ def run_dataset_args(
         dataset_args = dict(max_label_size="full")  # Any labels the network may need.
     if dataset is not None:
         dataset_args["tfrecord_dir"] = dataset
+    elif not os.path.isdir(dataset_args["tfrecord_dir"]):
+        raise EvaluationError(f"dataset folder {dataset_args['tfrecord_dir']} named in {options_path} does not exist; "
+                              f"pass its new location with --dataset DIR")
     if mirror_augment is None:
         mirror_augment = bool(options and dict(options.get("train", {})).get("mirror_augment", False))
     dataset_args.pop("class_name", None)
@@ -292,6 +304,7 @@ class Evaluator:
         log=print,                  # Callable receiving table and progress lines.
         log_file=None,              # Text file the table is appended to; None = none.
         progress_sec=30.0,          # Print a progress line at most this often within a pass.
+        title_width=10,             # Width of the Snapshot column (official 10; more for long file names).
     ):
         self.metric_names = parse_metrics(metrics)
         self.num_images = int(num_images)
@@ -303,6 +316,7 @@ class Evaluator:
         self.log = log or (lambda line: None)
         self.log_file = log_file
         self.progress_sec = float(progress_sec)
+        self.title_width = max(10, int(title_width))
         self.inception_graph = None
         if any(METRICS[name][1] for name in self.metric_names):
             from metrics import inception
@@ -329,7 +343,7 @@ class Evaluator:
         self._warmup()
         self.reals_state = None             # metric_rng state after the 'Reals' pass.
         self.labels = None                  # Labels of the 'Reals' pass.
-        self._stream = _RealStream(self.dataset, self.minibatch_size)
+        self._stream = _RealStream(self.dataset, min(self.minibatch_size, self.num_images))
         self._header_written = False
         self.rows = collections.OrderedDict()
 
@@ -378,8 +392,8 @@ class Evaluator:
 
     def header_lines(self):
         """The official two header lines: names and dashes."""
-        names = "%-10s%-12s" % ("Snapshot", "Time_eval")
-        dashes = "%-10s%-12s" % ("---", "---")
+        names = "%-*s%-12s" % (self.title_width, "Snapshot", "Time_eval")
+        dashes = "%-*s%-12s" % (self.title_width, "---", "---")
         for api in self.apis.values():
             for name, fmt in zip(api.get_metric_names(), api.get_metric_formatting()):
                 names += "%-*s" % (len(fmt % 0), name)
@@ -387,16 +401,18 @@ class Evaluator:
         return [names, dashes]
 
     def _row_line(self, title, seconds, values):
-        line = "%-10s%-12s" % (title, _format_time(seconds))
+        line = "%-*s%-12s" % (self.title_width, title, _format_time(seconds))
+        if len(title) >= self.title_width:  # Never glue a long title to the time.
+            line = "%s %-12s" % (title, _format_time(seconds))
         for api, vals in zip(self.apis.values(), values):
             for val, fmt in zip(vals, api.get_metric_formatting()):
                 line += fmt % val
         return line
 
-    def _emit(self, lines, to_file=True):
+    def _emit(self, lines):
         for line in lines:
             self.log(line)
-        if to_file and self.log_file is not None:
+        if self.log_file is not None:
             _append_lines(self.log_file, lines)
 
     def _ensure_header(self):
@@ -415,16 +431,17 @@ class Evaluator:
         for api, vals in zip(self.apis.values(), values):
             results.update(zip(api.get_metric_names(), (float(v) for v in vals)))
         self._emit([self._row_line(title, seconds, values)])
-        self.rows[str(title).strip()] = results
+        self.rows[str(title)] = results
         return results
 
     #------------------------------------------------------------------------
     # Passes.
 
-    def _run_pass(self, title, mode, next_minibatch, skip=()):
-        """Feed num_images through every metric (except `skip`); returns (values per metric, seconds)."""
+    def _run_pass(self, title, mode, source, next_minibatch, skip=()):
+        """Feed num_images from `next_minibatch(begin, count)` (its time shown as `source`) through
+        every metric except `skip`; returns (values per metric, seconds)."""
         start = time.time()
-        timers = collections.OrderedDict([("data", 0.0)] + [(name, 0.0) for name in self.apis])
+        timers = collections.OrderedDict([(source, 0.0)] + [(name, 0.0) for name in self.apis])
         for api in self.apis.values():
             api.begin(mode)
         last_progress = start
@@ -433,7 +450,7 @@ class Evaluator:
             count = min(self.minibatch_size, self.num_images - done)
             tic = time.time()
             images = next_minibatch(done, count)
-            timers["data"] += time.time() - tic
+            timers[source] += time.time() - tic
             for name, api in self.apis.items():
                 if name not in skip:
                     tic = time.time()
@@ -465,8 +482,11 @@ class Evaluator:
         """Cache file of the reals' FID statistics: everything that decides the real images is in the key."""
         if self.cache_dir is None or "fid" not in self.apis:
             return None
-        key = [os.path.abspath(self.dataset_args["tfrecord_dir"]), f"res={self.resolution}",
-               f"num={self.num_images}", f"graph={self.inception_graph}"]
+        tfrecord_dir = os.path.abspath(self.dataset_args["tfrecord_dir"])
+        files = sorted(name for name in os.listdir(tfrecord_dir) if name.endswith(".tfrecords"))
+        stats = [os.stat(os.path.join(tfrecord_dir, name)) for name in files]
+        key = [tfrecord_dir, f"res={self.resolution}", f"num={self.num_images}", f"graph={self.inception_graph}"]
+        key += [f"{name}:{st.st_size}:{st.st_mtime_ns}" for name, st in zip(files, stats)]  # A rewritten dataset.
         if self.mirror_augment:  # The flips depend on the seed only (their own stream).
             key.append(f"mirror={self.seed}")
         digest = hashlib.md5("|".join(key).encode("utf-8")).hexdigest()[:16]
@@ -495,7 +515,7 @@ class Evaluator:
             labels = np.zeros([self.num_images, self.dataset.label_size], np.float32)
             cache_path = self._fid_cache_path() if mode == "reals" else None
             cached = fid_lib.load_statistics(cache_path) if cache_path and os.path.isfile(cache_path) else None
-            values, seconds = self._run_pass(title, mode, self._next_reals(labels),
+            values, seconds = self._run_pass(title, mode, "reals", self._next_reals(labels),
                                              skip=("fid",) if cached is not None else ())
             if "fid" in self.apis and mode == "reals":
                 api = self.apis["fid"]
@@ -513,20 +533,21 @@ class Evaluator:
 
     def evaluate(
         self,
-        pkl_path,                   # Network pickle (snapshot of ours or official).
-        title=None,                 # Row title; None = the snapshot's kimg, or the file name.
+        network,                    # Network pickle path (ours or official), or a Gs network in memory.
+        title=None,                 # Row title; None = the snapshot's kimg, or the file name ('Gs' for a network).
     ):
-        """Score Gs of one pickle against the reals; returns {metric column: value}."""
+        """Score one generator against the reals (running `run_reals()` first if needed).
+
+        Returns {metric column: value} and appends the row to the table.
+        """
         if self.reals_state is None:
             self.run_reals()
+        is_path = isinstance(network, (str, os.PathLike))
         if title is None:
-            kimg = snapshot_kimg(pkl_path)
-            title = str(kimg) if kimg is not None else os.path.splitext(os.path.basename(pkl_path))[0]
-            if len(title) >= 10:
-                title += " "
+            title = snapshot_title(network) if is_path else "Gs"
         start = time.time()
-        Gs = load_generator(pkl_path)
-        generate, family, latent_size = self._generator_fn(Gs, pkl_path)
+        Gs = load_generator(os.fspath(network)) if is_path else network
+        generate, family, latent_size = self._generator_fn(Gs, os.fspath(network) if is_path else title)
         latent_rng = latent_random_state(self.seed)
 
         def next_minibatch(begin, count):
@@ -534,23 +555,30 @@ class Evaluator:
             return generate_uint8(generate, latents, self.labels[begin:begin + count], family)
 
         self.metric_rng.set_state(self.reals_state)
-        values, seconds = self._run_pass(title, "fakes", next_minibatch)
+        values, seconds = self._run_pass(title, "fakes", "Gs", next_minibatch)
         return self._record(title, time.time() - start, values)
 
-    def _generator_fn(self, Gs, pkl_path):
+    def _generator_fn(self, Gs, what):
         import tensorflow as tf
         from networks.export import generator_info
         info = generator_info(Gs)
         if info["resolution"] != self.resolution:
-            raise EvaluationError(f"{pkl_path} generates {info['resolution']}x{info['resolution']} images but the "
+            raise EvaluationError(f"{what} generates {info['resolution']}x{info['resolution']} images but the "
                                   f"dataset is {self.resolution}x{self.resolution}; pass the matching --dataset")
         if info["label_size"] not in (0, self.dataset.label_size):
-            raise EvaluationError(f"{pkl_path} needs {info['label_size']} label columns but the dataset gives "
+            raise EvaluationError(f"{what} needs {info['label_size']} label columns but the dataset gives "
                                   f"{self.dataset.label_size}; pass the run's labelled --dataset")
         kwargs = dict(validation=True, randomize_noise=True) if info["family"] == "stylegan" else {}
-        label_size = info["label_size"]
-        fn = tf.function(lambda z, c: Gs(z, c, **kwargs), reduce_retracing=True)
-        return (lambda z, c: fn(tf.constant(z), tf.constant(c[:, :label_size]))), info["family"], info["latent_size"]
+        label_size, batch = info["label_size"], min(self.minibatch_size, self.num_images)
+        fn = tf.function(lambda z, c: Gs(z, c, **kwargs))
+
+        def generate(latents, labels):
+            # A short last minibatch is padded, so that the function is traced once.
+            count = len(latents)
+            latents = np.concatenate([latents, np.zeros([batch - count, latents.shape[1]], np.float32)])
+            labels = np.concatenate([labels[:, :label_size], np.zeros([batch - count, label_size], np.float32)])
+            return fn(tf.constant(latents), tf.constant(labels)).numpy()[:count]
+        return generate, info["family"], info["latent_size"]
 
 #----------------------------------------------------------------------------
 # One-call entry points.
@@ -600,7 +628,8 @@ def evaluate_run(
     evaluator = Evaluator(dataset_args, metrics, num_images, mirror_augment=mirror, minibatch_size=minibatch_size,
                           inception_graph=inception_graph, seed=seed,
                           cache_dir=_default_cache_dir(run_dir) if cache_dir == "auto" else cache_dir,
-                          log=log, log_file=log_path)
+                          log=log, log_file=log_path,
+                          title_width=max(len(snapshot_title(pkl)) + 1 for pkl in pkls))
     evaluator.run_reals(real_passes)
     for pkl in pkls:
         evaluator.evaluate(pkl)
@@ -638,7 +667,7 @@ def evaluate_snapshot(
         mirror = bool(mirror_augment)
     evaluator = Evaluator(dataset_args, metrics, num_images, mirror_augment=mirror, minibatch_size=minibatch_size,
                           inception_graph=inception_graph, seed=seed, cache_dir=cache_dir, log=log,
-                          log_file=log_file)
+                          log_file=log_file, title_width=len(snapshot_title(pkl_path)) + 1)
     evaluator.run_reals(real_passes)
     return evaluator.evaluate(pkl_path)
 

@@ -256,7 +256,7 @@ FEATURES = 16
 CLASSES = 10
 
 
-def _write_stand_in_graph(path):
+def write_stand_in_graph(path):
     """A GraphDef shaped like classify_image_graph_def.pb: one image in, batch dim 1, a deprecated
     BatchNormWithGlobalNormalization (GraphDef producer 8), `pool_3` then a [1, -1] reshape, and
     `softmax/logits/MatMul` plus a large bias."""
@@ -312,7 +312,7 @@ def _official_outputs(graph_def, images):
 def stand_in(tmp_path_factory):
     directory = tmp_path_factory.mktemp("inception")
     pb = directory / inception.GRAPH_FILENAME
-    graph_def = _write_stand_in_graph(pb)
+    graph_def = write_stand_in_graph(pb)
     tgz = directory / "inception-2015-12-05.tgz"
     with tarfile.open(tgz, "w:gz") as archive:
         archive.add(pb, arcname=inception.GRAPH_FILENAME)
