@@ -53,6 +53,13 @@ def _stylegan_presets():
 
 
 PROGAN_PRESETS = _progan_presets()
+# Not official: a small ProGAN that shows the whole schedule (4x4 -> 32x32) on a 2-core CPU in about
+# ten minutes; the README's main command uses it on the built-in shapes dataset.
+PROGAN_PRESETS["preset-cpu-quickstart"] = dict(
+    num_gpus=1, total_kimg=40,
+    G=dict(fmap_base=1024, fmap_max=64, latent_size=64), D=dict(fmap_base=1024, fmap_max=64),
+    sched=dict(minibatch_base=32, lod_training_kimg=5, lod_transition_kimg=5, tick_kimg_base=4, tick_kimg_dict={}),
+    train=dict(network_snapshot_ticks=5))
 STYLEGAN_PRESETS = _stylegan_presets()
 
 # config.py:106-107. StyleGAN's train.py sets no per-GPU cap for fp32.

@@ -1,0 +1,117 @@
+"""Training speed: one D step + Gs update + one G step, as the official loop runs them.
+
+Measures images/s, sec/kimg and peak memory at a fixed lod for a given configuration and
+precision on whatever device is present, without the input pipeline (reals are a fixed uint8
+batch), like the performance targets in DEVELOPERS.md. Examples:
+
+    python benchmarks/train_speed.py --res 32 --lod 0 --batch 16 --fmap_base 2048 --fmap_max 256
+    python benchmarks/train_speed.py --res 128 --lod 3 --batch 32 --fmap_base 1024 --fmap_max 128
+    python benchmarks/train_speed.py --arch stylegan --res 32 --batch 16 --fmap_base 2048 --fmap_max 256 \
+        --latent_size 256 --dlatent_size 256
+    python benchmarks/train_speed.py --res 32 --all_lods        # every resolution of a schedule
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app
+from absl import flags
+
+flags.DEFINE_enum("arch", "progan", ["progan", "stylegan"], "Which networks and default losses.")
+flags.DEFINE_integer("res", 32, "Network resolution.")
+flags.DEFINE_float("lod", 0.0, "Level of detail to train at (fractional = a fade).")
+flags.DEFINE_bool("all_lods", False, "Measure every whole lod from the coarsest to 0 instead of --lod.")
+flags.DEFINE_integer("batch", 16, "Global minibatch size.")
+flags.DEFINE_integer("num_channels", 3, "Image channels.")
+flags.DEFINE_integer("fmap_base", 8192, "fmap_base of both networks.")
+flags.DEFINE_integer("fmap_max", 512, "fmap_max of both networks.")
+flags.DEFINE_integer("latent_size", None, "Latent size (default: the network's).")
+flags.DEFINE_integer("dlatent_size", None, "StyleGAN dlatent size (default: the network's).")
+flags.DEFINE_enum("precision", "fp32", ["fp32", "fp16", "bf16"], "Compute precision.")
+flags.DEFINE_integer("iters", 10, "Timed iterations (after 2 untimed ones).")
+flags.DEFINE_bool("xla", False, "Compile the steps with XLA (jit_compile).")
+FLAGS = flags.FLAGS
+
+
+def measure(lod):
+    import numpy as np
+    import tensorflow as tf
+    from training import misc
+    from training.optimizer import Optimizer
+    from training.train_step import TrainSteps, trainable_variables
+
+    precision = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[FLAGS.precision]
+    common = dict(num_channels=FLAGS.num_channels, resolution=FLAGS.res, fmap_base=FLAGS.fmap_base,
+                  fmap_max=FLAGS.fmap_max, dtype=precision)
+    if FLAGS.arch == "progan":
+        from networks import progan as module
+        G_args = dict(common, **({"latent_size": FLAGS.latent_size} if FLAGS.latent_size else {}))
+        losses = dict(func_name="G_wgan_acgan"), dict(func_name="D_wgangp_acgan")
+    else:
+        from networks import stylegan as module
+        G_args = dict(common)
+        for name in ("latent_size", "dlatent_size"):
+            if FLAGS[name].value:
+                G_args[name] = FLAGS[name].value
+        if FLAGS.dlatent_size:
+            G_args["mapping_fmaps"] = FLAGS.dlatent_size
+        losses = dict(func_name="G_logistic_nonsaturating"), dict(func_name="D_logistic_simplegp", r1_gamma=10.0)
+    G = module.Generator(**G_args)
+    D = module.Discriminator(**common)
+    Gs = module.Generator(**G_args, name="Gs")
+    loss_scaling = FLAGS.precision == "fp16"
+    G_opt = Optimizer(trainable_variables(G), use_loss_scaling=loss_scaling)
+    D_opt = Optimizer(trainable_variables(D), use_loss_scaling=loss_scaling)
+    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, G_opt, D_opt, losses[0], losses[1],
+                       np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    if FLAGS.xla:
+        steps.D_step = tf.function(steps._D_step, jit_compile=True)
+        steps.G_step = tf.function(steps._G_step, jit_compile=True)
+    for var in (G.lod, D.lod):
+        var.assign(lod)
+    floor_lod = int(np.floor(lod))
+    size = FLAGS.res >> floor_lod
+    reals = tf.constant(np.random.RandomState(0).randint(0, 256, [FLAGS.batch, FLAGS.num_channels, size, size]),
+                        tf.uint8)
+    labels = tf.zeros([FLAGS.batch, 0])
+    lod_t, lr, beta = tf.constant(lod), tf.constant(0.001), tf.constant(0.999)
+
+    def iteration(i):
+        seed = tf.constant([0, i], tf.int64)
+        steps.D_step(reals, labels, seed, lod_t, lr, beta)
+        out = steps.G_step(FLAGS.batch, floor_lod, seed + 1, lr)
+        return float(out["Loss/G"])  # Forces completion.
+
+    start = time.time()
+    iteration(0)
+    trace_sec = time.time() - start
+    iteration(1)
+    start = time.time()
+    for i in range(FLAGS.iters):
+        iteration(2 + i)
+    seconds = (time.time() - start) / FLAGS.iters
+    host_gb, gpu_gb = misc.peak_memory_gb()
+    device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+    mem = f"peak host {host_gb:.2f} GB" + (f", peak GPU {gpu_gb:.2f} GB" if gpu_gb is not None else "")
+    print(f"{FLAGS.arch} res {FLAGS.res} lod {lod:g} ({size}x{size} reals) batch {FLAGS.batch} "
+          f"fmap {FLAGS.fmap_base}/{FLAGS.fmap_max} {FLAGS.precision}{' xla' if FLAGS.xla else ''} on {device}: "
+          f"{FLAGS.batch / seconds:.1f} img/s, {seconds * 1000 / FLAGS.batch:.2f} sec/kimg, "
+          f"{seconds * 1000:.0f} ms/iteration, first call {trace_sec:.1f} s, {mem}", flush=True)
+
+
+def main(argv):
+    del argv
+    import numpy as np
+    if FLAGS.all_lods:
+        start = int(np.log2(FLAGS.res)) - 2 if FLAGS.arch == "progan" else int(np.log2(FLAGS.res)) - 3
+        for lod in range(start, -1, -1):
+            measure(float(lod))
+    else:
+        measure(FLAGS.lod)
+
+
+if __name__ == "__main__":
+    app.run(main)
