@@ -59,7 +59,9 @@ PROGAN_PRESETS["preset-cpu-quickstart"] = dict(
     num_gpus=1, total_kimg=40,
     G=dict(fmap_base=1024, fmap_max=64, latent_size=64), D=dict(fmap_base=1024, fmap_max=64),
     sched=dict(minibatch_base=32, lod_training_kimg=5, lod_transition_kimg=5, tick_kimg_base=4, tick_kimg_dict={}),
-    train=dict(network_snapshot_ticks=5))
+    # ProGAN's G_smoothing 0.999 per step assumes runs of thousands of kimg; over ~1000 steps
+    # Gs would still hold a third of its random initialisation.
+    train=dict(network_snapshot_ticks=5, G_smoothing=0.99))
 STYLEGAN_PRESETS = _stylegan_presets()
 
 # config.py:106-107. StyleGAN's train.py sets no per-GPU cap for fp32.

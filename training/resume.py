@@ -28,9 +28,24 @@ def optimizer_variables(opt):
     return result
 
 
+def seed_generator_states(net, prefix=""):
+    """State variables of the Keras seed generators of a network and its components (StyleGAN's
+    per-layer noise and style mixing draw from them), so that a resumed run draws what the
+    uninterrupted one would have."""
+    states = {}
+    generator = getattr(net, "seed_generator", None)
+    if generator is not None:
+        states[prefix + "seed_generator"] = generator.state
+    for comp in net.official_components().values():
+        states.update(seed_generator_states(comp, f"{prefix}{comp.official_build_func_name}/"))
+    return states
+
+
 def state_variables(G, D, Gs, G_opt, D_opt):
     """All variables that define a training state, by qualified name."""
-    groups = {"G": flat_variables(G), "D": flat_variables(D), "Gs": flat_variables(Gs),
+    groups = {"G": {**flat_variables(G), **seed_generator_states(G)},
+              "D": {**flat_variables(D), **seed_generator_states(D)},
+              "Gs": {**flat_variables(Gs), **seed_generator_states(Gs)},
               "G_opt": optimizer_variables(G_opt), "D_opt": optimizer_variables(D_opt)}
     return {f"{group}/{name}": var for group, variables in groups.items() for name, var in variables.items()}
 
