@@ -142,3 +142,36 @@ def test_two_replicas_match_one_replica(tmp_path):
                           timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "MAXDIFF" in proc.stdout
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_training_steps(precision):
+    """fp16 uses the official loss scaling (2^64 start: the first steps overflow, are skipped and
+    halve the scale); bf16 needs none. Weights stay float32 and finite, and training moves them."""
+    from networks import progan
+    from training.optimizer import Optimizer
+    from training.train_step import TrainSteps, trainable_variables
+    common = dict(num_channels=3, resolution=8, fmap_base=64, fmap_max=16, dtype=precision)
+    G, D = progan.Generator(latent_size=16, **common), progan.Discriminator(**common)
+    Gs = progan.Generator(latent_size=16, **common, name="Gs")
+    scaling = precision == "float16"
+    G_opt = Optimizer(trainable_variables(G), use_loss_scaling=scaling)
+    D_opt = Optimizer(trainable_variables(D), use_loss_scaling=scaling)
+    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, G_opt, D_opt, dict(func_name="G_wgan_acgan"),
+                       dict(func_name="D_wgangp_acgan"), np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    reals = tf.constant(np.random.RandomState(0).randint(0, 256, [8, 3, 8, 8]), tf.uint8)
+    before = [np.array(v.numpy()) for v in trainable_variables(D)]
+    for i in range(4):
+        stats = steps.D_step(reals, tf.zeros([8, 0]), tf.constant([0, i], tf.int64), tf.constant(0.0),
+                             tf.constant(0.001), tf.constant(0.999))
+        steps.G_step(8, 0, tf.constant([1, i], tf.int64), tf.constant(0.001))
+    assert all(v.dtype == "float32" for v in trainable_variables(D))
+    assert all(np.all(np.isfinite(v.numpy())) for v in trainable_variables(D) + trainable_variables(G))
+    if scaling:
+        assert D_opt.overflows.numpy() >= 1 and D_opt.loss_scaling_log2.numpy() < 64.0
+    else:
+        assert D_opt.overflows.numpy() == 0 and D_opt.loss_scaling_log2.numpy() == 64.0
+    assert D_opt.step.numpy() + D_opt.overflows.numpy() == 4
+    if D_opt.step.numpy() > 0:
+        assert any(np.any(b != v.numpy()) for b, v in zip(before, trainable_variables(D)))
+    assert np.isfinite(float(stats["Loss/D"])) or scaling

@@ -64,11 +64,11 @@ class Optimizer(tf.Module):
         """Multiply a float32 loss by the current loss scale (identity unless loss scaling is on)."""
         if not self.use_loss_scaling:
             return loss
-        return loss * tf.exp2(self.loss_scaling_log2)
+        return loss * tf.pow(2.0, self.loss_scaling_log2)
 
     def loss_scale(self):
         """The current loss scale as a tensor, or None when loss scaling is off."""
-        return tf.exp2(self.loss_scaling_log2) if self.use_loss_scaling else None
+        return tf.pow(2.0, self.loss_scaling_log2) if self.use_loss_scaling else None
 
     def reset(self):
         """Reset Adam moments and bias-correction counter (`reset_optimizer_state`)."""
@@ -88,7 +88,7 @@ class Optimizer(tf.Module):
         if replica_context is not None and replica_context.num_replicas_in_sync > 1:
             grads = replica_context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
         if self.use_loss_scaling:
-            grads = [g * tf.exp2(-self.loss_scaling_log2) for g in grads]
+            grads = [g * tf.pow(2.0, -self.loss_scaling_log2) for g in grads]
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         learning_rate = tf.cast(learning_rate, tf.float32)
         tf.__internal__.distribute.interim.maybe_merge_call(
