@@ -276,6 +276,8 @@ def main(argv):
     else:
         options = resolve_options()
         if resume_pkl is not None:
+            from networks import official
+            official.read_pickle(resume_pkl)  # Fail before creating a run directory.
             options["train"]["resume_pkl"] = resume_pkl
             match = re.search(r"network-snapshot-(\d+)\.pkl$", resume_pkl)
             kimg = FLAGS.resume_kimg if FLAGS.resume_kimg is not None else (float(match.group(1)) if match else 0.0)
@@ -313,11 +315,21 @@ def main(argv):
     return 0
 
 
+def _input_errors():
+    """Exception types that mean bad input (dataset, pickle, resume state), not a bug."""
+    from datasets.errors import DatasetError
+    from networks.official import OfficialPickleError
+    from training.resume import ResumeError
+    return (UserError, DatasetError, OfficialPickleError, ResumeError)
+
+
 def run():
-    """Entry point: absl parsing, with user errors as one line on stderr."""
+    """Entry point: absl parsing, with input errors as one line on stderr and exit status 2."""
     try:
         app.run(main)
-    except UserError as error:
+    except Exception as error:  # noqa: BLE001 -- re-raised below unless it is an input error.
+        if not isinstance(error, _input_errors()):
+            raise
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
 

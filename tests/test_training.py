@@ -175,3 +175,23 @@ def test_mixed_precision_training_steps(precision):
     if D_opt.step.numpy() > 0:
         assert any(np.any(b != v.numpy()) for b, v in zip(before, trainable_variables(D)))
     assert np.isfinite(float(stats["Loss/D"])) or scaling
+
+
+def test_train_cli_input_errors_are_one_line(tmp_path):
+    cases = [
+        (["--dataset", str(tmp_path / "missing")], "does not exist"),
+        (["--resume", str(tmp_path / "nothing.pkl")], "no such run directory or snapshot"),
+        (["--dataset", make_dataset(tmp_path / "tiny"), "--res", "64"], "higher than the dataset's resolution"),
+    ]
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"not a pickle at all")
+    cases.append((["--dataset", str(tmp_path / "tiny"), "--resume", str(bad)], str(bad)))
+    for args, message in cases:
+        proc = _train(args + ["--result_dir", str(tmp_path / "results")])
+        out, _ = proc.communicate(timeout=300)
+        lines = [line for line in out.decode().splitlines() if line.strip() and "cpu_feature_guard" not in line
+                 and "absl::InitializeLog" not in line and "rebuild TensorFlow" not in line]
+        assert proc.returncode == 2, out.decode()[-2000:]
+        assert lines[-1].startswith("train.py: error:") and message in lines[-1], lines
+        assert "Traceback" not in out.decode()
+        assert not os.path.exists(tmp_path / "results") or not os.listdir(tmp_path / "results")
