@@ -12,6 +12,10 @@ import os
 import re
 import sys
 
+# TensorFlow enables its oneDNN kernels by default only on some CPUs; on this project's AMD
+# machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
 from absl import app
 from absl import flags
 

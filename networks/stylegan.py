@@ -448,10 +448,15 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
                 return L.upscale2d(L.lerp(torgb(res, y), L.upscale2d(torgb(res - 1, x)),
                                           lod_in - lod), 2 ** lod)
 
+            if static_mode:
+                # lod is asserted to lie in [level, level + 1): the lerp at t = 0 returns the
+                # finer level exactly, so no cond (whose gradient races in TF under nested tapes).
+                return fade if lod < log2 - 2 else plain
             return lambda: ops.cond(lod_in > lod, fade, plain)
 
         static, check = _static_level(level, log2 - 3)
-        if static is not None:  # Only this level (see layers.static_lod_floor).
+        static_mode = static is not None
+        if static_mode:  # Only this level (see layers.static_lod_floor).
             for res in range(3, log2 - static + 1):
                 features[res] = block(res, features[res - 1])
             with tf.control_dependencies([check]):
@@ -863,6 +868,8 @@ class Discriminator(_OfficialProtocol, keras.Model):
                 y = block(x, res)
                 lod = log2 - res
                 # Unclipped lerp, exactly as the official recursive structure.
+                if static is not None:  # lod in [level, level + 1): t = 0 returns y exactly.
+                    return L.lerp(y, start(res - 1), lod_in - lod)
                 return ops.cond(lod_in > lod,
                                 lambda: L.lerp(y, start(res - 1), lod_in - lod),
                                 lambda: y)
