@@ -300,23 +300,8 @@ class UpscaleConv2D(_EqualizedLayer):
 #----------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class Conv2DDownscale(_EqualizedLayer):
+class Conv2DDownscale(EqualizedConv2D):
     """Fused conv + 2x2 box downscale as one stride-2 conv (networks.py:109-115); weight [k,k,in,out]."""
-
-    def __init__(self,
-                 filters,                   # Number of output feature maps.
-                 kernel_size,               # Odd kernel size k.
-                 **kwargs):                 # gain, use_wscale, lrmul, use_bias and Layer kwargs.
-        super().__init__(**kwargs)
-        if kernel_size < 1 or kernel_size % 2 != 1:
-            raise ValueError(f"{self.name}: kernel_size must be odd, got {kernel_size}")
-        self.filters = int(filters)
-        self.kernel_size = int(kernel_size)
-
-    def build(self, input_shape):
-        k, cin = self.kernel_size, int(input_shape[-1])
-        self._make_weight((k, k, cin, self.filters), k * k * cin)
-        self._make_bias(self.filters)
 
     def call(self, x):
         x = ops.cast(x, self.compute_dtype)
@@ -327,11 +312,6 @@ class Conv2DDownscale(_EqualizedLayer):
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
         return (n, None if h is None else h // 2, None if w is None else w // 2, self.filters)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(filters=self.filters, kernel_size=self.kernel_size)
-        return config
 
 #----------------------------------------------------------------------------
 

@@ -92,13 +92,10 @@ def D_wgangp_acgan(
     real_scores, fake_scores = real_scores[:, 0], fake_scores[:, 0]
     loss = fake_scores - real_scores
 
-    fake_images = tf.cast(fake_images, reals.dtype)
-    mixed = reals + (fake_images - reals) * tf.cast(mixing_factors, reals.dtype)
-    mixed_grads, mixed_scores = _input_gradient(
-        lambda x: tf.cast(D(x, training=True)[0][:, 0], tf.float32), mixed, loss_scale)
-    mixed_norms = tf.sqrt(_squared_norm(mixed_grads))
-    gradient_penalty = tf.square(mixed_norms - wgan_target)
-    loss += gradient_penalty * (wgan_lambda / (wgan_target ** 2))
+    gradient_penalty, mixed_norms, mixed_scores = _gradient_penalty(
+        lambda x: tf.cast(D(x, training=True)[0][:, 0], tf.float32), reals, fake_images, mixing_factors,
+        wgan_lambda, wgan_target, loss_scale)
+    loss += gradient_penalty
 
     epsilon_penalty = tf.square(real_scores)
     loss += epsilon_penalty * wgan_epsilon
@@ -151,12 +148,21 @@ def D_wgan(
                   "Loss/epsilon_penalty": epsilon_penalty}
 
 
-def _gradient_penalty(D, reals, fakes, labels, mixing_factors, wgan_lambda, wgan_target, loss_scale):
+def _gradient_penalty(
+    D_fn,               # Callable images -> per-sample float32 scores [N].
+    reals,              # [N, H, W, C] processed reals.
+    fakes,              # [N, H, W, C] generated images.
+    mixing_factors,     # [N, 1, 1, 1] interpolation factors.
+    wgan_lambda,        # Weight of the penalty.
+    wgan_target,        # Target gradient norm.
+    loss_scale,         # fp16 loss scale for the inner gradient, or None.
+):
+    """WGAN-GP penalty at mixed = reals + (fakes - reals) * t; returns (penalty, norms, mixed scores)."""
     fakes = tf.cast(fakes, reals.dtype)
     mixed = reals + (fakes - reals) * tf.cast(mixing_factors, reals.dtype)
-    grads, _ = _input_gradient(lambda x: _scores(D, x, labels), mixed, loss_scale)
+    grads, scores = _input_gradient(D_fn, mixed, loss_scale)
     norms = tf.sqrt(_squared_norm(grads))
-    return tf.square(norms - wgan_target) * (wgan_lambda / (wgan_target ** 2))
+    return tf.square(norms - wgan_target) * (wgan_lambda / (wgan_target ** 2)), norms, scores
 
 
 def D_wgan_gp(
@@ -175,7 +181,8 @@ def D_wgan_gp(
     fakes = G(latents, labels, training=True)
     real_scores = _scores(D, reals, labels)
     fake_scores = _scores(D, fakes, labels)
-    penalty = _gradient_penalty(D, reals, fakes, labels, mixing_factors, wgan_lambda, wgan_target, loss_scale)
+    penalty, _, _ = _gradient_penalty(lambda x: _scores(D, x, labels), reals, fakes, mixing_factors,
+                                      wgan_lambda, wgan_target, loss_scale)
     epsilon_penalty = tf.square(real_scores)
     loss = fake_scores - real_scores + penalty + epsilon_penalty * wgan_epsilon
     return loss, {"Loss/scores/real": real_scores, "Loss/scores/fake": fake_scores,
@@ -212,7 +219,8 @@ def D_hinge_gp(
     real_scores = _scores(D, reals, labels)
     fake_scores = _scores(D, fakes, labels)
     loss = tf.maximum(0.0, 1.0 + fake_scores) + tf.maximum(0.0, 1.0 - real_scores)
-    penalty = _gradient_penalty(D, reals, fakes, labels, mixing_factors, wgan_lambda, wgan_target, loss_scale)
+    penalty, _, _ = _gradient_penalty(lambda x: _scores(D, x, labels), reals, fakes, mixing_factors,
+                                      wgan_lambda, wgan_target, loss_scale)
     return loss + penalty, {"Loss/scores/real": real_scores, "Loss/scores/fake": fake_scores,
                             "Loss/gradient_penalty": penalty}
 
