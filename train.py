@@ -26,7 +26,8 @@ flags.DEFINE_string("dataset", None, "TFRecord dataset folder made by dataset_to
 flags.DEFINE_integer("res", None, "Training resolution; defaults to the dataset's (a lower one uses its lower levels).")
 flags.DEFINE_enum("arch", "progan", ["progan", "stylegan"], "Which system to train.")
 flags.DEFINE_string("config", None, "Preset: preset-v1-1gpu, preset-v2-{1gpu,2gpus,4gpus,8gpus} (progan) or "
-                    "{1,2,4,8}gpu (stylegan). Default: the v2/stylegan preset for --gpus.")
+                    "{1,2,4,8}gpu (stylegan); ours: preset-cpu-quickstart (progan), cpu-quickstart "
+                    "(stylegan). Default: the v2/stylegan preset for --gpus.")
 flags.DEFINE_enum("precision", "fp32", ["fp32", "fp16", "bf16"], "Numeric precision (fp16 = official config).")
 flags.DEFINE_float("total_kimg", None, "Length of training in thousands of real images (default: the preset's).")
 flags.DEFINE_bool("mirror_augment", False, "Mirror reals horizontally at random.")

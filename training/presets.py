@@ -68,6 +68,17 @@ PROGAN_PRESETS["preset-cpu-quickstart"] = dict(
     # Gs would still lag far behind G.
     train=dict(network_snapshot_ticks=5, G_smoothing=0.99))
 STYLEGAN_PRESETS = _stylegan_presets()
+# Not official: the StyleGAN counterpart of preset-cpu-quickstart (8x8 -> 32x32 over 60 kimg, about
+# twelve minutes on a 2-core CPU), with the same small networks, minibatch and learning rate.
+STYLEGAN_PRESETS["cpu-quickstart"] = dict(
+    num_gpus=1, total_kimg=60,
+    G=dict(fmap_base=512, fmap_max=32, latent_size=64, dlatent_size=64, mapping_fmaps=64),
+    D=dict(fmap_base=512, fmap_max=32),
+    sched=dict(lod_initial_resolution=8, minibatch_base=16, minibatch_dict={}, lod_training_kimg=10,
+               lod_transition_kimg=10, G_lrate_base=0.003, D_lrate_base=0.003, G_lrate_dict={},
+               D_lrate_dict={}, tick_kimg_base=4, tick_kimg_dict={}),
+    # StyleGAN's 10-kimg half-life would average over most of a 60-kimg run.
+    train=dict(network_snapshot_ticks=5, G_smoothing_kimg=1.0))
 
 # config.py:106-107. StyleGAN's train.py sets no per-GPU cap for fp32.
 PROGAN_PRECISIONS = {

@@ -250,7 +250,7 @@ def training_loop(
         if progress_sec and now - last_progress_time >= progress_sec and not done:
             last_progress_time = now
             rate = (cur_nimg - tick_start_nimg) / max(now - tick_start_time, 1e-9)
-            eta = (total_kimg * 1000 - cur_nimg) / max(rate, 1e-9)
+            eta = max(total_kimg * 1000 - cur_nimg, 0) / max(rate, 1e-9)
             print(f"  ... kimg {cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} img/s {rate:<7.1f} eta {misc.format_time(eta)}",
                   flush=True)
 
@@ -265,7 +265,7 @@ def training_loop(
             maintenance_time = tick_start_time - maintenance_start_time
             maintenance_start_time = cur_time
             images_per_sec = tick_kimg * 1000.0 / max(tick_time, 1e-9)
-            eta = (total_kimg - cur_nimg / 1000.0) * tick_time / max(tick_kimg, 1e-9)
+            eta = max(total_kimg - cur_nimg / 1000.0, 0.0) * tick_time / max(tick_kimg, 1e-9)
             host_gb, gpu_gb = misc.peak_memory_gb()
             mem = f"mem {host_gb:<5.2f}GB" + (f" gpumem {gpu_gb:<5.2f}GB" if gpu_gb is not None else "")
             print(f"tick {cur_tick:<5d} kimg {cur_nimg / 1000.0:<8.1f} lod {sched.lod:<5.2f} "
