@@ -37,6 +37,8 @@ flags.DEFINE_integer("dlatent_size", None, "StyleGAN dlatent size (default: the 
 flags.DEFINE_enum("precision", "fp32", ["fp32", "fp16", "bf16"], "Compute precision.")
 flags.DEFINE_integer("iters", 10, "Timed iterations (after 2 untimed ones).")
 flags.DEFINE_bool("xla", False, "Compile the steps with XLA (jit_compile).")
+flags.DEFINE_bool("count_flops", False, "Also print TensorFlow's static FLOP count of the compiled steps "
+                  "and the GFLOP/s they reach (to compare with the device's peak).")
 FLAGS = flags.FLAGS
 
 
@@ -100,10 +102,29 @@ def measure(lod):
     host_gb, gpu_gb = misc.peak_memory_gb()
     device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
     mem = f"peak host {host_gb:.2f} GB" + (f", peak GPU {gpu_gb:.2f} GB" if gpu_gb is not None else "")
+    if FLAGS.count_flops:
+        flops = static_flops(steps.D_step, reals, labels, tf.constant([0, 0], tf.int64), lod_t, lr, beta)
+        flops += static_flops(steps.G_step, FLAGS.batch, floor_lod, tf.constant([1, 0], tf.int64), lr)
+        print(f"static count {flops / FLAGS.batch / 1e9:.2f} GFLOP per image per iteration, "
+              f"{flops / seconds / 1e9:.1f} GFLOP/s", flush=True)
     print(f"{FLAGS.arch} res {FLAGS.res} lod {lod:g} ({size}x{size} reals) batch {FLAGS.batch} "
           f"fmap {FLAGS.fmap_base}/{FLAGS.fmap_max} {FLAGS.precision}{' xla' if FLAGS.xla else ''} on {device}: "
           f"{FLAGS.batch / seconds:.1f} img/s, {seconds * 1000 / FLAGS.batch:.2f} sec/kimg, "
           f"{seconds * 1000:.0f} ms/iteration, first call {trace_sec:.1f} s, {mem}", flush=True)
+
+
+def static_flops(step,             # A tf.function training step.
+                 *args):            # Its arguments (selects the trace).
+    """Floating-point operations of one call, as TensorFlow's graph profiler counts them.
+
+    Counts convolutions, matmuls and elementwise ops that register FLOP statistics, including
+    any that grappler later prunes, so it is an upper estimate of the work done.
+    """
+    from tensorflow.python.profiler import model_analyzer, option_builder
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    graph = step.get_concrete_function(*args).graph
+    return model_analyzer.profile(graph, options=options).total_float_ops
 
 
 def main(argv):
