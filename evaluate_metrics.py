@@ -28,6 +28,8 @@ import argparse
 import os
 import sys
 
+from cli_types import positive_int
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -40,16 +42,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid positive integer {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
-    return value
 
 
 def build_parser():
@@ -68,11 +60,11 @@ def build_parser():
                         help="run directory (every network-snapshot-*.pkl, newest first) or one network .pkl")
     parser.add_argument("--metrics", required=True, metavar="LIST",
                         help="comma-separated metrics: swd, msssim, fid, is")
-    parser.add_argument("--num_images", required=True, type=_positive_int, metavar="N",
+    parser.add_argument("--num_images", required=True, type=positive_int, metavar="N",
                         help="images per pass (official: swd 16384, fid 10000/50000, is 50000, msssim 20000)")
     parser.add_argument("--real_passes", type=int, choices=[1, 2], default=1,
                         help="2 adds a 'Reals2' row scoring more reals against the first (default: 1)")
-    parser.add_argument("--minibatch_size", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--minibatch_size", type=positive_int, default=None, metavar="N",
                         help="images per step (default: clip(8192 // resolution, 4, 256))")
     parser.add_argument("--inception_graph", default=None, metavar="PATH",
                         help="inception-2015-12-05.tgz or classify_image_graph_def.pb for fid/is "

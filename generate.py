@@ -38,6 +38,8 @@ import sys
 
 import numpy as np
 
+from cli_types import nonnegative_float, positive_float, positive_int
+
 DEFAULT_PSI = 0.7               # pretrained_example.py: Gs.run(..., truncation_psi=0.7).
 MINIBATCH = 8                   # Official minibatch_size of every generation script.
 STYLE_RANGES = {"coarse": (0, 4), "middle": (4, 8), "fine": (8, None)}     # generate_figures.py:150.
@@ -125,35 +127,6 @@ def resolve_style_range(spec,       # One spec from `parse_style_specs`.
                          f"(valid indices 0-{num_layers - 1})")
     return list(range(start, stop))
 
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid positive integer {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
-
-
-def nonnegative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
 
 #----------------------------------------------------------------------------
 # Networks, latents and labels.

@@ -144,21 +144,33 @@ def test_two_replicas_match_one_replica(tmp_path):
     assert "MAXDIFF" in proc.stdout
 
 
+def _progan_train_steps(
+    net_args,               # Generator/Discriminator kwargs besides num_channels (RGB).
+    latent_size,            # G's latent size.
+    loss_scaling=False,     # Official fp16 loss scaling in both optimizers.
+):
+    """Fresh ProGAN G, D and the compiled TrainSteps (WGAN-GP, no labels, no mirroring) for them."""
+    from networks import progan
+    from training.optimizer import Optimizer
+    from training.train_step import TrainSteps, trainable_variables
+    common = dict(net_args, num_channels=3)
+    G, D = progan.Generator(latent_size=latent_size, **common), progan.Discriminator(**common)
+    Gs = progan.Generator(latent_size=latent_size, **common, name="Gs")
+    G_opt = Optimizer(trainable_variables(G), use_loss_scaling=loss_scaling)
+    D_opt = Optimizer(trainable_variables(D), use_loss_scaling=loss_scaling)
+    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, G_opt, D_opt, dict(func_name="G_wgan_acgan"),
+                       dict(func_name="D_wgangp_acgan"), np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    return G, D, steps
+
+
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
 def test_mixed_precision_training_steps(precision):
     """fp16 uses the official loss scaling (2^64 start: the first steps overflow, are skipped and
     halve the scale); bf16 needs none. Weights stay float32 and finite, and training moves them."""
-    from networks import progan
-    from training.optimizer import Optimizer
-    from training.train_step import TrainSteps, trainable_variables
-    common = dict(num_channels=3, resolution=8, fmap_base=64, fmap_max=16, dtype=precision)
-    G, D = progan.Generator(latent_size=16, **common), progan.Discriminator(**common)
-    Gs = progan.Generator(latent_size=16, **common, name="Gs")
+    from training.train_step import trainable_variables
     scaling = precision == "float16"
-    G_opt = Optimizer(trainable_variables(G), use_loss_scaling=scaling)
-    D_opt = Optimizer(trainable_variables(D), use_loss_scaling=scaling)
-    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, G_opt, D_opt, dict(func_name="G_wgan_acgan"),
-                       dict(func_name="D_wgangp_acgan"), np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    G, D, steps = _progan_train_steps(dict(resolution=8, fmap_base=64, fmap_max=16, dtype=precision), 16, scaling)
+    D_opt = steps.D_opt
     reals = tf.constant(np.random.RandomState(0).randint(0, 256, [8, 3, 8, 8]), tf.uint8)
     before = [np.array(v.numpy()) for v in trainable_variables(D)]
     for i in range(4):
@@ -188,16 +200,8 @@ def test_training_steps_learn_the_colour_distribution():
     is the quickstart's 0.003 (with 0.001 the same takes a few thousand steps).
     """
     import keras
-    from networks import progan
-    from training.optimizer import Optimizer
-    from training.train_step import TrainSteps, trainable_variables
     keras.utils.set_random_seed(1)
-    common = dict(num_channels=3, resolution=4, fmap_base=128, fmap_max=32)
-    G, D = progan.Generator(latent_size=32, **common), progan.Discriminator(**common)
-    Gs = progan.Generator(latent_size=32, **common, name="Gs")
-    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, Optimizer(trainable_variables(G)),
-                       Optimizer(trainable_variables(D)), dict(func_name="G_wgan_acgan"),
-                       dict(func_name="D_wgangp_acgan"), np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    G, D, steps = _progan_train_steps(dict(resolution=4, fmap_base=128, fmap_max=32), 32)
 
     def fake_stats():
         fakes = G(tf.random.stateless_normal([512, 32], [7, 7]), tf.zeros([512, 0])).numpy()

@@ -53,32 +53,32 @@ def _stylegan_presets():
 
 
 PROGAN_PRESETS = _progan_presets()
-# Not official: a small ProGAN that shows the whole schedule (4x4 -> 32x32) on a 2-core CPU in about
-# ten minutes; the README's main command uses it on the built-in shapes dataset. Measured there:
-# with the official learning rate 0.001, each level needs more than a thousand steps before D's
-# gradient norm reaches the penalty target (8x harder at 4x4 of a 32x32 net, spec 2.3) and the
-# fakes stop being per-pixel colour noise; 0.003 and minibatch 16 (more steps per kimg) get there
-# within the ~600 steps per level that ten minutes allow.
-PROGAN_PRESETS["preset-cpu-quickstart"] = dict(
+# Not official: small ProGAN and StyleGAN configurations that show the whole schedule (up to
+# 32x32) on a 2-core CPU in about ten minutes; the README's main command uses the ProGAN one on
+# the built-in shapes dataset. Measured there: with the official learning rate 0.001, each level
+# needs more than a thousand steps before D's gradient norm reaches the penalty target (8x harder
+# at 4x4 of a 32x32 net, spec 2.3) and the fakes stop being per-pixel colour noise; 0.003 and
+# minibatch 16 (more steps per kimg) get there within the ~600 steps per level that ten minutes allow.
+_CPU_QUICKSTART_NETS = dict(fmap_base=512, fmap_max=32)
+_CPU_QUICKSTART_SCHED = dict(minibatch_base=16, lod_training_kimg=10, lod_transition_kimg=10, G_lrate_base=0.003,
+                             D_lrate_base=0.003, tick_kimg_base=4, tick_kimg_dict={})
+PROGAN_PRESETS["preset-cpu-quickstart"] = copy.deepcopy(dict(
     num_gpus=1, total_kimg=70,
-    G=dict(fmap_base=512, fmap_max=32, latent_size=64), D=dict(fmap_base=512, fmap_max=32),
-    sched=dict(minibatch_base=16, lod_training_kimg=10, lod_transition_kimg=10,
-               G_lrate_base=0.003, D_lrate_base=0.003, tick_kimg_base=4, tick_kimg_dict={}),
+    G=dict(_CPU_QUICKSTART_NETS, latent_size=64), D=dict(_CPU_QUICKSTART_NETS),
+    sched=dict(_CPU_QUICKSTART_SCHED),
     # ProGAN's G_smoothing 0.999 per step assumes runs of thousands of kimg; over ~4000 steps
     # Gs would still lag far behind G.
-    train=dict(network_snapshot_ticks=5, G_smoothing=0.99))
+    train=dict(network_snapshot_ticks=5, G_smoothing=0.99)))
 STYLEGAN_PRESETS = _stylegan_presets()
-# Not official: the StyleGAN counterpart of preset-cpu-quickstart (8x8 -> 32x32 over 60 kimg, about
-# twelve minutes on a 2-core CPU), with the same small networks, minibatch and learning rate.
-STYLEGAN_PRESETS["cpu-quickstart"] = dict(
+# 8x8 -> 32x32 over 60 kimg, about twelve minutes; the official dicts are emptied so that the
+# shared base values apply at every resolution.
+STYLEGAN_PRESETS["cpu-quickstart"] = copy.deepcopy(dict(
     num_gpus=1, total_kimg=60,
-    G=dict(fmap_base=512, fmap_max=32, latent_size=64, dlatent_size=64, mapping_fmaps=64),
-    D=dict(fmap_base=512, fmap_max=32),
-    sched=dict(lod_initial_resolution=8, minibatch_base=16, minibatch_dict={}, lod_training_kimg=10,
-               lod_transition_kimg=10, G_lrate_base=0.003, D_lrate_base=0.003, G_lrate_dict={},
-               D_lrate_dict={}, tick_kimg_base=4, tick_kimg_dict={}),
+    G=dict(_CPU_QUICKSTART_NETS, latent_size=64, dlatent_size=64, mapping_fmaps=64),
+    D=dict(_CPU_QUICKSTART_NETS),
+    sched=dict(_CPU_QUICKSTART_SCHED, lod_initial_resolution=8, minibatch_dict={}, G_lrate_dict={}, D_lrate_dict={}),
     # StyleGAN's 10-kimg half-life would average over most of a 60-kimg run.
-    train=dict(network_snapshot_ticks=5, G_smoothing_kimg=1.0))
+    train=dict(network_snapshot_ticks=5, G_smoothing_kimg=1.0)))
 
 # config.py:106-107. StyleGAN's train.py sets no per-GPU cap for fp32.
 PROGAN_PRECISIONS = {
