@@ -17,7 +17,9 @@ import importlib
 import os
 import sys
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from utils import quiet_tensorflow
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 #----------------------------------------------------------------------------
 # CelebA-HQ lives in datasets/celebahq.py; these delegate to it lazily.

@@ -29,8 +29,9 @@ import os
 import sys
 
 from cli_types import positive_int
+from utils import quiet_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 
 class UsageError(Exception):

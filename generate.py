@@ -39,6 +39,9 @@ import sys
 import numpy as np
 
 from cli_types import nonnegative_float, positive_float, positive_int
+from utils import quiet_tensorflow
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 DEFAULT_PSI = 0.7               # pretrained_example.py: Gs.run(..., truncation_psi=0.7).
 MINIBATCH = 8                   # Official minibatch_size of every generation script.
@@ -60,7 +63,8 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line on stderr and exit status 2."""
 
     def error(self, message):
-        raise UsageError(f"{self.prog}: {message}")
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def parse_int_list(text,            # '0-99', '1,5,7', '0-3,10' ...
@@ -949,10 +953,10 @@ def main(argv=None):                # Arguments without the program name; None =
                 ["images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"]))
         return args.func(args)
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"generate.py: error: {error}", file=sys.stderr)
         return 2
     except CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"generate.py: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
         message = f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)

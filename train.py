@@ -16,8 +16,12 @@ import sys
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from absl import app
-from absl import flags
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+from utils import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 FLAGS = flags.FLAGS
 
@@ -217,8 +221,23 @@ def resolve_options():
                 D_opt_args=D_opt_args, G_loss_args=G_loss, D_loss_args=D_loss, sched_args=sched, train=train)
 
 
+def configure_devices(
+    num_gpus,       # Replicas asked for (--gpus, or the resumed run's).
+):
+    """On a CPU-only machine with `num_gpus` > 1, split the CPU into that many logical devices.
+
+    TensorFlow accepts this only before its runtime starts, so it runs before anything else
+    touches TensorFlow (the dataset probe in resolve_options does).
+    """
+    import tensorflow as tf
+    if num_gpus > 1 and not tf.config.list_physical_devices("GPU"):
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num_gpus)
+
+
 def make_strategy(num_gpus):
-    """MirroredStrategy over `num_gpus` devices (logical CPU devices when there is no GPU)."""
+    """MirroredStrategy over `num_gpus` devices (logical CPU devices, see configure_devices, when
+    there is no GPU)."""
     import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
     if num_gpus <= 1:
@@ -227,8 +246,6 @@ def make_strategy(num_gpus):
         if len(gpus) < num_gpus:
             raise UserError(f"--gpus {num_gpus} asked for, but only {len(gpus)} GPU(s) are visible")
         return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(num_gpus)])
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num_gpus)
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(num_gpus)])
 
 
@@ -262,9 +279,8 @@ def locate_resume(path):
 def main(argv):
     if len(argv) > 1:
         raise UserError(f"unexpected arguments {' '.join(argv[1:])}; see --help")
-    if FLAGS.deterministic:
-        import tensorflow as tf
-        tf.config.experimental.enable_op_determinism()
+    if FLAGS.gpus is not None and FLAGS.gpus < 1:
+        raise UserError(f"--gpus must be at least 1, got {FLAGS.gpus}")
 
     resume_dir = resume_pkl = resume_state = None
     if FLAGS.resume:
@@ -272,6 +288,7 @@ def main(argv):
     if resume_dir is not None:  # Exact continuation: the run's own options, in the run's own folder.
         with open(os.path.join(resume_dir, "training_options.json")) as file:
             options = json.load(file)
+        configure_devices(options["num_gpus"])
         if FLAGS["total_kimg"].present:
             options["train"]["total_kimg"] = FLAGS.total_kimg
         for key in ("sched_args",):
@@ -279,6 +296,7 @@ def main(argv):
                 if isinstance(value, dict):
                     options[key][name] = {int(k): v for k, v in value.items()}
     else:
+        configure_devices(FLAGS.gpus or 1)
         options = resolve_options()
         if resume_pkl is not None:
             from networks import official
@@ -291,12 +309,16 @@ def main(argv):
         print(json.dumps(options, indent=2, sort_keys=True, default=str))
         return 0
 
-    import tensorflow as tf  # noqa: F401  (imported late so --help and --dry_run stay fast)
+    import tensorflow as tf  # Imported late so that --help stays fast.
+    if FLAGS.deterministic:
+        tf.config.experimental.enable_op_determinism()
     from training import misc
     from training import training_loop as loop_lib
     from training.dataset import TFRecordDataset
 
     strategy = make_strategy(options["num_gpus"])
+    print(f"Replicas: {strategy.num_replicas_in_sync} "
+          f"({', '.join(strategy.extended.worker_devices) if options['num_gpus'] > 1 else 'default device'})")
     if resume_dir is not None:
         run_dir = resume_dir
     else:

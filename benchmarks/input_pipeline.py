@@ -13,7 +13,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from utils import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 DEFAULT_IMAGES = {32: 2000, 64: 2000, 128: 1000, 256: 500, 512: 200, 1024: 100}
 DEFAULT_BATCH = {32: 128, 64: 64, 128: 32, 256: 16, 512: 8, 1024: 4}  # ProGAN-like minibatches.

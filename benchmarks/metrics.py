@@ -21,6 +21,9 @@ from absl import app
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 from metrics import ms_ssim  # noqa: E402
 from metrics import sliced_wasserstein  # noqa: E402

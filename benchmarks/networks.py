@@ -16,8 +16,10 @@ import resource
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 import numpy as np
 import tensorflow as tf

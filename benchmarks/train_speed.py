@@ -21,8 +21,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from absl import app
-from absl import flags
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+from utils import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 flags.DEFINE_enum("arch", "progan", ["progan", "stylegan"], "Which networks and default losses.")
 flags.DEFINE_integer("res", 32, "Network resolution.")

@@ -6,6 +6,7 @@ import numpy as np
 import PIL.Image
 
 from datasets.errors import DatasetError
+from utils.progress import Progress
 
 #----------------------------------------------------------------------------
 
@@ -75,10 +76,11 @@ def extract(tfrecord_dir,       # Dataset folder.
     except OSError as err:
         raise DatasetError('cannot create folder "%s" (%s)' % (output_dir, err.strerror)) from None
     idx = 0
+    progress = Progress(dataset.num_images)
     for idx, (image, _label) in enumerate(iterate_images(dataset), 1):
         _to_pil(image).save(os.path.join(output_dir, 'img%08d.png' % (idx - 1)))
-        if idx % 100 == 0:
-            print('%d\r' % idx, end='', flush=True)
+        progress.update(idx)
+    progress.close()
     print('Extracted %d images.' % idx)
 
 

@@ -13,14 +13,13 @@ successful `close()`; an exception inside the `with` block, or `abort()`, delete
 """
 import os
 import shutil
-import sys
 import tempfile
-import time
 
 import numpy as np
 
 from datasets.errors import DatasetError
 from datasets.tfrecord_format import example_prefix
+from utils.progress import Progress
 
 #----------------------------------------------------------------------------
 
@@ -124,8 +123,7 @@ class TFRecordExporter:
         self.overwrite = overwrite
         self._tmp_dir = None
         self._created_parents = []
-        self._start_time = None
-        self._last_print = 0.0
+        self._progress = None    # utils.progress.Progress, made when the first image arrives.
         self._closed = False
 
         self._check_destination()
@@ -177,14 +175,15 @@ class TFRecordExporter:
     def _tmp_prefix(self):
         return os.path.join(self._tmp_dir, os.path.basename(self.tfr_prefix))
 
+    def _finish_progress(self):
+        if self._progress is not None:
+            self._progress.close(self.cur_images)
+            self._progress = None
+
     def _report_progress(self, force=False):
-        now = time.time()
-        if not force and now - self._last_print < 0.2:
-            return
-        self._last_print = now
-        elapsed = max(now - self._start_time, 1e-6)
-        print('%d / %d images, %.1f images/s    ' % (self.cur_images, self.expected_images, self.cur_images / elapsed),
-              end='\r', flush=True)
+        if self._progress is None:
+            self._progress = Progress(self.expected_images, unit='images')
+        self._progress.update(self.cur_images, force=force)
 
     #------------------------------------------------------------------------
 
@@ -211,7 +210,7 @@ class TFRecordExporter:
             raise DatasetError('image %d has shape %s but the first image had %s; all images must have the same '
                                'size and channel count' % (self.cur_images, img.shape, self.shape))
         if self.print_progress and self.cur_images % self.progress_interval == 0:
-            self._report_progress(force=self.cur_images == 0)
+            self._report_progress()
         for level, writer, prefix in zip(image_pyramid(img), self.tfr_writers, self._prefixes):
             writer.write(prefix + level.tobytes())
         self.cur_images += 1
@@ -220,7 +219,6 @@ class TFRecordExporter:
         import tensorflow as tf  # Imported on first use so that argument errors stay fast.
         self.shape = tuple(int(s) for s in shape)
         self.resolution_log2 = int(np.log2(self.shape[1]))
-        self._start_time = time.time()
         for lod in range(self.resolution_log2 - 1):
             path = self._tmp_prefix() + '-r%02d.tfrecords' % (self.resolution_log2 - lod)
             self.tfr_writers.append(tf.io.TFRecordWriter(path))
@@ -253,8 +251,7 @@ class TFRecordExporter:
             raise
         self._closed = True
         if self.print_progress:
-            self._report_progress(force=True)
-            print()
+            self._finish_progress()
             print('Added %d images.' % self.cur_images)
 
     def _move_into_place(self):
@@ -291,7 +288,7 @@ class TFRecordExporter:
             self._tmp_dir = None
         self._remove_created_parents()
         if self.print_progress:
-            print(file=sys.stdout, flush=True)
+            self._finish_progress()
 
     def __enter__(self):
         return self

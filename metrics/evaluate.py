@@ -51,6 +51,8 @@ import time
 
 import numpy as np
 
+from utils.progress import format_time
+
 # Metric name -> (module, API constructor takes the Inception graph).
 METRICS = collections.OrderedDict([
     ("swd", ("metrics.sliced_wasserstein", False)),
@@ -132,11 +134,6 @@ def apply_mirror_augment(
 def _rgb(images):
     """Grayscale tiled to RGB, as the official harness does before feeding the metrics."""
     return np.tile(images, [1, 1, 1, 3]) if images.shape[-1] == 1 else images
-
-
-def _format_time(seconds):
-    from training.misc import format_time
-    return format_time(seconds)
 
 
 def _append_lines(
@@ -401,9 +398,9 @@ class Evaluator:
         return [names, dashes]
 
     def _row_line(self, title, seconds, values):
-        line = "%-*s%-12s" % (self.title_width, title, _format_time(seconds))
+        line = "%-*s%-12s" % (self.title_width, title, format_time(seconds))
         if len(title) >= self.title_width:  # Never glue a long title to the time.
-            line = "%s %-12s" % (title, _format_time(seconds))
+            line = "%s %-12s" % (title, format_time(seconds))
         for api, vals in zip(self.apis.values(), values):
             for val, fmt in zip(vals, api.get_metric_formatting()):
                 line += fmt % val
@@ -459,15 +456,15 @@ class Evaluator:
             done += count
             if time.time() - last_progress >= self.progress_sec and done < self.num_images:
                 last_progress = time.time()
-                self.log(f"  {title}: {done}/{self.num_images} images, {_format_time(last_progress - start)}")
+                self.log(f"  {title}: {done}/{self.num_images} images, {format_time(last_progress - start)}")
         values = []
         for name, api in self.apis.items():
             tic = time.time()
             values.append(None if name in skip else api.end(mode))
             timers[name] += time.time() - tic
         seconds = time.time() - start
-        self.log(f"  {title}: {self.num_images} images in {_format_time(seconds)} ("
-                 + ", ".join(f"{name} {_format_time(sec)}" for name, sec in timers.items()) + ")")
+        self.log(f"  {title}: {self.num_images} images in {format_time(seconds)} ("
+                 + ", ".join(f"{name} {format_time(sec)}" for name, sec in timers.items()) + ")")
         return values, seconds
 
     def _next_reals(self, labels):

@@ -31,7 +31,7 @@ import dataset_tool
 from datasets import celebahq, jpeg8d, pillow311, scipy11
 from datasets.errors import DatasetError
 from datasets.tfrecord_format import read_images
-from tests.conftest import REPO, SHARED
+from tests.conftest import REPO, SHARED, user_env
 
 SAMPLES = SHARED / "data" / "celeba-samples"
 VARIANTS = SHARED / "data" / "celeba-variants"
@@ -450,7 +450,7 @@ def test_create_celebahq_validates_inputs(tmp_path, damage, words):
 def test_cli_reports_missing_input_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, "dataset_tool.py", "create_celebahq", str(tmp_path / "out"),
                              str(tmp_path / "celeba"), str(tmp_path / "deltas")],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+                            cwd=REPO, capture_output=True, text=True, timeout=120, env=user_env())
     assert result.returncode == 1
     assert result.stderr.strip().startswith("Error: ") and "img_celeba" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

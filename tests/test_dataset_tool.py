@@ -18,7 +18,7 @@ from datasets.errors import DatasetError
 from datasets.hdf5 import create_from_hdf5
 from datasets.tfrecord_export import TFRecordExporter
 from datasets.tfrecord_format import encode_image
-from tests.conftest import REPO, SHARED, golden_path
+from tests.conftest import REPO, SHARED, golden_path, user_env
 from training.dataset import TFRecordDataset
 
 #----------------------------------------------------------------------------
@@ -363,9 +363,8 @@ def test_crop_and_resize_options(tmp_path):
 # The CLI: one line on stderr, non-zero exit, no traceback.
 
 def run_tool(*args, cwd=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
     return subprocess.run([sys.executable, str(REPO / 'dataset_tool.py'), *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+                          capture_output=True, text=True, cwd=cwd, env=user_env(), timeout=120)
 
 
 def test_cli_missing_folder(tmp_path):

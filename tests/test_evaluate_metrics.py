@@ -17,7 +17,7 @@ from metrics import frechet_inception_distance as fid
 from metrics import inception_score
 from metrics import ms_ssim
 from metrics import sliced_wasserstein as swd
-from tests.conftest import REPO
+from tests.conftest import REPO, user_env
 from tests.conftest import golden_path
 
 NUM_IMAGES = 32     # Images per pass.
@@ -298,7 +298,8 @@ def test_cli_errors_are_one_line(run, capsys, monkeypatch, args, message):
 
 def test_cli_process_exits_2_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "evaluate_metrics.py"), "--run", str(tmp_path / "none"),
-                             "--metrics", "swd", "--num_images", "8"], capture_output=True, text=True, cwd=str(REPO))
+                             "--metrics", "swd", "--num_images", "8"], capture_output=True, text=True, cwd=str(REPO),
+                            env=user_env(), timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"evaluate_metrics.py: error: --run {tmp_path / 'none'}: "
                                                   f"no such run directory or snapshot .pkl"]

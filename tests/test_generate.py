@@ -11,7 +11,7 @@ import tensorflow as tf
 
 import generate
 from networks import export, official, progan, stylegan
-from tests.conftest import REPO, golden_path
+from tests.conftest import REPO, golden_path, user_env
 
 TINY_PROGAN = dict(num_channels=3, resolution=16, fmap_base=64, fmap_max=32, latent_size=16)
 TINY_STYLEGAN = dict(num_channels=3, resolution=16, fmap_base=64, fmap_max=32, latent_size=16,
@@ -77,7 +77,7 @@ def run_usage_error(argv, capsys):
     status = generate.main([str(a) for a in argv])
     err = capsys.readouterr().err
     assert status == 2
-    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("generate.py: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     return err
 
 
@@ -122,7 +122,7 @@ def test_cli_errors_are_one_line_in_a_real_process(tmp_path):
     before = sorted(os.listdir(tmp_path))
     for argv, expected in cases:
         proc = subprocess.run([sys.executable, os.path.join(REPO, "generate.py")] + [str(a) for a in argv],
-                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path, env=user_env())
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.count("\n") == 1 and expected in proc.stderr, proc.stderr
         assert sorted(os.listdir(tmp_path)) == before, "a rejected command must not write anything"

@@ -8,17 +8,7 @@ import sys
 import numpy as np
 import PIL.Image
 
-
-def format_time(seconds):
-    """Official compact time format: '12s', '3m 04s', '2h 05m 09s', '1d 02h 03m'."""
-    s = int(np.rint(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 60 * 60:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 24 * 60 * 60:
-        return f"{s // 3600}h {(s // 60) % 60:02d}m {s % 60:02d}s"
-    return f"{s // 86400}d {(s // 3600) % 24:02d}h {(s // 60) % 60:02d}m"
+from utils.progress import format_time  # noqa: F401  (the official misc.format_time)
 
 
 def create_result_subdir(
