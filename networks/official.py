@@ -8,7 +8,11 @@ is a pickled tuple `(G, D, Gs)` of Network objects whose state is a dict of
 the stored source. We never do: a restricted unpickler admits only the
 Network class names, numpy array reconstruction and OrderedDict, and
 refuses every other global before it is touched, so a hostile file can have
-no side effect.
+no side effect. Arrays arrive either through `_reconstruct` (protocols <= 4)
+or, in protocol-5 pickles (the official `misc.save_pkl` uses
+`pickle.HIGHEST_PROTOCOL`, which is 5 on Python 3.8+), through numpy's
+`_frombuffer`, which we replace with a checked equivalent that builds only
+plain numeric arrays from in-band bytes.
 
 Public API: `read_pickle`, `load_pickle`, `network_from_state`,
 `network_to_state`, `save_pickle`, `NetworkState`, `OfficialPickleError`,
@@ -83,6 +87,31 @@ SOURCE_NOTE = "# Network written by the TF2/Keras port of ProGAN/StyleGAN (netwo
 #----------------------------------------------------------------------------
 # Restricted unpickler.
 
+def _checked_frombuffer(buffer,            # In-band bytes of the array (bytes, bytearray or PickleBuffer).
+                        dtype,             # np.dtype, itself unpickled through the admitted `numpy.dtype`.
+                        shape,             # Tuple of non-negative ints.
+                        order,             # 'C' or 'F' ('K' with axis_order, numpy 2).
+                        axis_order=None):  # Axis permutation for order 'K' (numpy 2 only).
+    """What numpy's `_frombuffer` does for a protocol-5 array, for plain numeric dtypes only.
+
+    numpy's own function would build whatever dtype it is given; an object dtype (or a
+    structured one with object fields) would let array contents name arbitrary objects,
+    so anything but bool/int/uint/float is refused, as are non-bytes buffers.
+    """
+    if not isinstance(buffer, (bytes, bytearray, pickle.PickleBuffer)):
+        raise UnsafePickleError(f"refusing array data of type {type(buffer).__name__}: not a network snapshot")
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype:
+        raise UnsafePickleError(f"refusing array of dtype {dtype!r}: a network snapshot holds numeric arrays only")
+    if not isinstance(shape, tuple) or not all(isinstance(dim, int) and dim >= 0 for dim in shape):
+        raise OfficialPickleError(f"malformed array shape {shape!r}")
+    array = np.frombuffer(buffer, dtype=dtype)
+    if order == "K" and axis_order is not None:
+        return array.reshape(shape, order="C").transpose(tuple(axis_order))
+    if order not in ("C", "F"):
+        raise OfficialPickleError(f"malformed array order {order!r}")
+    return array.reshape(shape, order=order)
+
+
 _SAFE_GLOBALS = {
     ("tfutil", "Network"): _PickledNetwork,
     ("dnnlib.tflib.network", "Network"): _PickledNetwork,
@@ -91,6 +120,8 @@ _SAFE_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"): _np_multiarray._reconstruct,
     ("numpy.core.multiarray", "scalar"): _np_multiarray.scalar,
     ("numpy._core.multiarray", "scalar"): _np_multiarray.scalar,
+    ("numpy.core.numeric", "_frombuffer"): _checked_frombuffer,     # Protocol 5, numpy 1.x.
+    ("numpy._core.numeric", "_frombuffer"): _checked_frombuffer,    # Protocol 5, numpy 2.
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("collections", "OrderedDict"): collections.OrderedDict,
@@ -130,8 +161,10 @@ def read_pickle(path):              # Path of an official (or our) network pickl
     try:
         with open(path, "rb", buffering=1 << 20) as file:
             obj = _RestrictedUnpickler(file, path).load()
-    except OfficialPickleError:
-        raise
+    except OfficialPickleError as error:
+        if path in str(error):
+            raise
+        raise type(error)(f"{path}: {error}") from None   # Raised by _checked_frombuffer, which lacks the path.
     except MemoryError:
         raise OfficialPickleError(f"{path}: out of memory while reading the pickle") from None
     except Exception as error:  # pickle raises many types on corrupt input.
