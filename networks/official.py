@@ -14,6 +14,13 @@ or, in protocol-5 pickles (the official `misc.save_pkl` uses
 `_frombuffer`, which we replace with a checked equivalent that builds only
 plain numeric arrays from in-band bytes.
 
+What we write is read by the official code: `build_module_src` is a one-line
+import of the official network module (`from networks import *` for ProGAN,
+`from training.networks_stylegan import *` for StyleGAN), so the official
+`Network.__setstate__`, run from an official checkout, finds the build
+function in that checkout (tested against outputs of the official code in
+tests/data/official_compat/).
+
 Public API: `read_pickle`, `load_pickle`, `network_from_state`,
 `network_to_state`, `save_pickle`, `NetworkState`, `OfficialPickleError`,
 `UnsafePickleError`.
@@ -82,7 +89,13 @@ class _DnnlibNetwork(_PickledNetwork):
 
 PROGAN_BUILD_FUNCS = ("G_paper", "D_paper")
 STYLEGAN_BUILD_FUNCS = ("G_style", "D_basic")
-SOURCE_NOTE = "# Network written by the TF2/Keras port of ProGAN/StyleGAN (networks/official.py); no source.\n"
+# The `build_module_src` we write. The official `Network.__setstate__` execs it in a fresh module
+# and looks the build function up there, so instead of a copy of the network source we write one
+# import of the official module that defines it: unpickled by the official code run from its own
+# checkout (repository root on sys.path), the snapshot builds that checkout's networks. Our reader
+# never executes it; it only keeps it as text.
+PROGAN_BUILD_MODULE_SRC = "from networks import *\n"                       # progressive_growing_of_gans/networks.py
+STYLEGAN_BUILD_MODULE_SRC = "from training.networks_stylegan import *\n"   # stylegan/training/networks_stylegan.py
 
 #----------------------------------------------------------------------------
 # Restricted unpickler.
@@ -322,8 +335,9 @@ def network_to_state(net):          # A network implementing the official-state 
     version = 2 if func in PROGAN_BUILD_FUNCS and not components else 3
     static_kwargs = {str(key): _plain(value, f"{net.name} static kwarg {key!r}")
                      for key, value in net.official_static_kwargs().items()}
+    source = PROGAN_BUILD_MODULE_SRC if func in PROGAN_BUILD_FUNCS else STYLEGAN_BUILD_MODULE_SRC
     return NetworkState(version=version, name=net.name, static_kwargs=static_kwargs,
-                        build_module_src=SOURCE_NOTE, build_func_name=func, variables=variables,
+                        build_module_src=source, build_func_name=func, variables=variables,
                         components=components)
 
 
@@ -394,6 +408,9 @@ def save_pickle(path,               # Destination .pkl path; written atomically.
             _OfficialPickler(file, protocol=4).dump(objects)
             file.flush()
             os.fsync(file.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes the file private (0600); give it open()'s usual mode.
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -82,7 +82,7 @@ def test_official_load_save_load_is_identical(tmp_path):
         for key in a.variables:
             np.testing.assert_array_equal(a.variables[key], b.variables[key])
         assert {k: v for k, v in b.static_kwargs.items() if k in a.static_kwargs} == a.static_kwargs
-        assert b.build_module_src.startswith("#") and b.build_module_src.count("\n") == 1
+        assert b.build_module_src == "from networks import *\n"   # What the official __setstate__ execs.
     G2, D2, Gs2 = official.load_pickle(path)
     latents = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
     images = np.random.default_rng(1).standard_normal((4, 32, 32, 3)).astype(np.float32)
@@ -199,6 +199,17 @@ def test_hostile_pickle_is_refused_without_side_effect(tmp_path):
     _write_states(tmp_path / "nested.pkl", [state, state, state])
     with pytest.raises(UnsafePickleError, match="system"):
         official.load_pickle(tmp_path / "nested.pkl")
+    assert not marker.exists()
+
+
+def test_build_module_src_is_never_executed(tmp_path):
+    """The official loader execs build_module_src; ours keeps it as text, whatever it says."""
+    marker = tmp_path / "pwned"
+    source = f"import os\nos.system('touch {marker}')\nfrom networks import *\n"
+    states = [NetworkState(**dict(vars(s), build_module_src=source)) for s in official.read_pickle(golden_path(SNAPSHOT))]
+    _write_states(tmp_path / "source.pkl", states)
+    assert [s.build_module_src for s in official.read_pickle(tmp_path / "source.pkl")] == [source] * 3
+    official.load_pickle(tmp_path / "source.pkl")
     assert not marker.exists()
 
 
