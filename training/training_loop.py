@@ -328,7 +328,7 @@ def training_loop(
 _OFFICIAL_DATASET_ARGS = ("tfrecord_dir", "resolution", "label_file", "max_label_size")
 
 
-def _python_literal(value):
+def _python_literal(value):         # Plain option data (dicts, lists, numbers, strings, numpy scalars).
     """`value` with everything that is not a Python literal made a string, so `exec` of its repr works."""
     if isinstance(value, dict):
         return {_python_literal(k): _python_literal(v) for k, v in value.items()}
@@ -343,7 +343,8 @@ def _python_literal(value):
     return str(value)
 
 
-def save_options(run_dir, options):
+def save_options(run_dir,            # Run directory being created.
+                 options):          # Resolved options, as train.py's resolve_options returns them.
     """Write the resolved configuration as training_options.json and an official-style config.txt.
 
     config.txt has one `key = value` line per option, and the two lines that the official

@@ -34,10 +34,10 @@ def ours():
     import numpy as np
     from networks import official, progan, stylegan
 
-    def randomize(rng, *nets):
+    def randomize(rng, *nets):      # Every variable but lod (also noise maps, dlatent_avg): reproducible files.
         for net in nets:
             for var in net.weights:
-                if var.trainable or "dlatent_avg" in var.path:
+                if not var.path.endswith("lod"):
                     var.assign(rng.standard_normal(var.shape).astype(np.float32) * 0.5)
 
     rng = np.random.default_rng(2026)
@@ -68,7 +68,7 @@ def ours():
              images=rng.uniform(-1, 1, (N, 3, 16, 16)).astype(np.float32))
 
 
-def nhwc_shim(tf):
+def nhwc_shim(tf):                  # The tensorflow.compat.v1 module the official code imports as tf.
     """TF's CPU kernels lack NCHW conv2d, conv2d_transpose, avg_pool and depthwise_conv2d: run them in NHWC.
 
     Transposing in and out computes the same thing; the official files are left untouched,
@@ -91,7 +91,8 @@ def nhwc_shim(tf):
         setattr(tf.nn, name, wrap(getattr(tf.nn, name)))
 
 
-def official(arch, bench):
+def official(arch,                  # 'progan' or 'stylegan'.
+             bench):                # The official-bench folder (compat.py, progan/, stylegan/).
     """Unpickle our snapshot with the official code and run it; never imports this project."""
     import pickle
     import numpy as np
