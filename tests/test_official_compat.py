@@ -2,7 +2,9 @@
 checkout, unpickled the snapshots in tests/data/official_compat/ and computed the images stored
 beside them (tests/data/official_compat/make_reference.py says how). These tests check that the
 snapshots are what our writer writes today and that our networks compute the same from them."""
+import os
 import pathlib
+import stat
 
 import numpy as np
 import pytest
@@ -53,6 +55,9 @@ def test_writer_still_writes_the_verified_snapshot_bytes(tmp_path, arch):
     official.save_pickle(tmp_path / "b.pkl", G, D, Gs)
     assert (tmp_path / "a.pkl").read_bytes() == (tmp_path / "b.pkl").read_bytes(), "writer is not deterministic"
     assert (tmp_path / "a.pkl").read_bytes() == path.read_bytes(), REMAKE
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "a.pkl").st_mode) == 0o666 & ~umask   # Not mkstemp's private 0600.
 
 
 def test_progan_snapshot_computes_what_the_official_code_computed():

@@ -386,6 +386,21 @@ def test_frombuffer_admits_only_numeric_arrays_from_bytes(tmp_path, args, match)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_out_of_band_protocol_5_buffers_are_refused_in_one_line(tmp_path):
+    """Out-of-band buffers (NEXT_BUFFER) never occur in a file; reading one is an error, not a crash."""
+    path = tmp_path / "out_of_band.pkl"
+    state = dict(version=2, name="G", static_kwargs={}, build_module_src="", build_func_name="G_paper",
+                 variables=[("lod", np.arange(4, dtype=np.float32))])
+    with open(path, "wb") as file:
+        pickler = _OfficialLikePickler(file, 5, "numpy._core")
+        pickler._buffer_callback = lambda buffer: False     # False = keep the buffer out of band.
+        pickler.dump((_TfutilNetwork(state),) * 3)
+    assert "NEXT_BUFFER" in {op.name for op, _, _ in pickletools.genops(path.read_bytes())}
+    with pytest.raises(OfficialPickleError, match="not a readable network pickle") as info:
+        official.read_pickle(path)
+    assert "\n" not in str(info.value)
+
+
 def test_broken_inputs_give_one_line_value_errors(tmp_path):
     cases = {}
     with pytest.raises(OfficialPickleError, match="no such file") as info:
