@@ -8,7 +8,18 @@ is a pickled tuple `(G, D, Gs)` of Network objects whose state is a dict of
 the stored source. We never do: a restricted unpickler admits only the
 Network class names, numpy array reconstruction and OrderedDict, and
 refuses every other global before it is touched, so a hostile file can have
-no side effect.
+no side effect. Arrays arrive either through `_reconstruct` (protocols <= 4)
+or, in protocol-5 pickles (the official `misc.save_pkl` uses
+`pickle.HIGHEST_PROTOCOL`, which is 5 on Python 3.8+), through numpy's
+`_frombuffer`, which we replace with a checked equivalent that builds only
+plain numeric arrays from in-band bytes.
+
+What we write is read by the official code: `build_module_src` is a one-line
+import of the official network module (`from networks import *` for ProGAN,
+`from training.networks_stylegan import *` for StyleGAN), so the official
+`Network.__setstate__`, run from an official checkout, finds the build
+function in that checkout (tested against outputs of the official code in
+tests/data/official_compat/).
 
 Public API: `read_pickle`, `load_pickle`, `network_from_state`,
 `network_to_state`, `save_pickle`, `NetworkState`, `OfficialPickleError`,
@@ -78,10 +89,41 @@ class _DnnlibNetwork(_PickledNetwork):
 
 PROGAN_BUILD_FUNCS = ("G_paper", "D_paper")
 STYLEGAN_BUILD_FUNCS = ("G_style", "D_basic")
-SOURCE_NOTE = "# Network written by the TF2/Keras port of ProGAN/StyleGAN (networks/official.py); no source.\n"
+# The `build_module_src` we write. The official `Network.__setstate__` execs it in a fresh module
+# and looks the build function up there, so instead of a copy of the network source we write one
+# import of the official module that defines it: unpickled by the official code run from its own
+# checkout (repository root on sys.path), the snapshot builds that checkout's networks. Our reader
+# never executes it; it only keeps it as text.
+PROGAN_BUILD_MODULE_SRC = "from networks import *\n"                       # progressive_growing_of_gans/networks.py
+STYLEGAN_BUILD_MODULE_SRC = "from training.networks_stylegan import *\n"   # stylegan/training/networks_stylegan.py
 
 #----------------------------------------------------------------------------
 # Restricted unpickler.
+
+def _checked_frombuffer(buffer,            # In-band bytes of the array (bytes, bytearray or PickleBuffer).
+                        dtype,             # np.dtype, itself unpickled through the admitted `numpy.dtype`.
+                        shape,             # Tuple of non-negative ints.
+                        order,             # 'C' or 'F' ('K' with axis_order, numpy 2).
+                        axis_order=None):  # Axis permutation for order 'K' (numpy 2 only).
+    """What numpy's `_frombuffer` does for a protocol-5 array, for plain numeric dtypes only.
+
+    numpy's own function would build whatever dtype it is given; an object dtype (or a
+    structured one with object fields) would let array contents name arbitrary objects,
+    so anything but bool/int/uint/float is refused, as are non-bytes buffers.
+    """
+    if not isinstance(buffer, (bytes, bytearray, pickle.PickleBuffer)):
+        raise UnsafePickleError(f"refusing array data of type {type(buffer).__name__}: not a network snapshot")
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype:
+        raise UnsafePickleError(f"refusing array of dtype {dtype!r}: a network snapshot holds numeric arrays only")
+    if not isinstance(shape, tuple) or not all(isinstance(dim, int) and dim >= 0 for dim in shape):
+        raise OfficialPickleError(f"malformed array shape {shape!r}")
+    array = np.frombuffer(buffer, dtype=dtype)
+    if order == "K" and axis_order is not None:
+        return array.reshape(shape, order="C").transpose(tuple(axis_order))
+    if order not in ("C", "F"):
+        raise OfficialPickleError(f"malformed array order {order!r}")
+    return array.reshape(shape, order=order)
+
 
 _SAFE_GLOBALS = {
     ("tfutil", "Network"): _PickledNetwork,
@@ -91,6 +133,8 @@ _SAFE_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"): _np_multiarray._reconstruct,
     ("numpy.core.multiarray", "scalar"): _np_multiarray.scalar,
     ("numpy._core.multiarray", "scalar"): _np_multiarray.scalar,
+    ("numpy.core.numeric", "_frombuffer"): _checked_frombuffer,     # Protocol 5, numpy 1.x.
+    ("numpy._core.numeric", "_frombuffer"): _checked_frombuffer,    # Protocol 5, numpy 2.
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("collections", "OrderedDict"): collections.OrderedDict,
@@ -130,8 +174,10 @@ def read_pickle(path):              # Path of an official (or our) network pickl
     try:
         with open(path, "rb", buffering=1 << 20) as file:
             obj = _RestrictedUnpickler(file, path).load()
-    except OfficialPickleError:
-        raise
+    except OfficialPickleError as error:
+        if path in str(error):
+            raise
+        raise type(error)(f"{path}: {error}") from None   # Raised by _checked_frombuffer, which lacks the path.
     except MemoryError:
         raise OfficialPickleError(f"{path}: out of memory while reading the pickle") from None
     except Exception as error:  # pickle raises many types on corrupt input.
@@ -289,8 +335,9 @@ def network_to_state(net):          # A network implementing the official-state 
     version = 2 if func in PROGAN_BUILD_FUNCS and not components else 3
     static_kwargs = {str(key): _plain(value, f"{net.name} static kwarg {key!r}")
                      for key, value in net.official_static_kwargs().items()}
+    source = PROGAN_BUILD_MODULE_SRC if func in PROGAN_BUILD_FUNCS else STYLEGAN_BUILD_MODULE_SRC
     return NetworkState(version=version, name=net.name, static_kwargs=static_kwargs,
-                        build_module_src=SOURCE_NOTE, build_func_name=func, variables=variables,
+                        build_module_src=source, build_func_name=func, variables=variables,
                         components=components)
 
 
@@ -361,6 +408,9 @@ def save_pickle(path,               # Destination .pkl path; written atomically.
             _OfficialPickler(file, protocol=4).dump(objects)
             file.flush()
             os.fsync(file.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes the file private (0600); give it open()'s usual mode.
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -5,6 +5,7 @@ import json
 import os
 import pickle
 import pickletools
+import types
 
 import numpy as np
 import pytest
@@ -81,7 +82,7 @@ def test_official_load_save_load_is_identical(tmp_path):
         for key in a.variables:
             np.testing.assert_array_equal(a.variables[key], b.variables[key])
         assert {k: v for k, v in b.static_kwargs.items() if k in a.static_kwargs} == a.static_kwargs
-        assert b.build_module_src.startswith("#") and b.build_module_src.count("\n") == 1
+        assert b.build_module_src == "from networks import *\n"   # What the official __setstate__ execs.
     G2, D2, Gs2 = official.load_pickle(path)
     latents = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
     images = np.random.default_rng(1).standard_normal((4, 32, 32, 3)).astype(np.float32)
@@ -201,6 +202,17 @@ def test_hostile_pickle_is_refused_without_side_effect(tmp_path):
     assert not marker.exists()
 
 
+def test_build_module_src_is_never_executed(tmp_path):
+    """The official loader execs build_module_src; ours keeps it as text, whatever it says."""
+    marker = tmp_path / "pwned"
+    source = f"import os\nos.system('touch {marker}')\nfrom networks import *\n"
+    states = [NetworkState(**dict(vars(s), build_module_src=source)) for s in official.read_pickle(golden_path(SNAPSHOT))]
+    _write_states(tmp_path / "source.pkl", states)
+    assert [s.build_module_src for s in official.read_pickle(tmp_path / "source.pkl")] == [source] * 3
+    official.load_pickle(tmp_path / "source.pkl")
+    assert not marker.exists()
+
+
 def test_other_globals_are_refused(tmp_path):
     import datetime
     path = tmp_path / "date.pkl"
@@ -210,6 +222,183 @@ def test_other_globals_are_refused(tmp_path):
     path.write_bytes(pickle.dumps(collections.Counter("abc"), protocol=2))
     with pytest.raises(UnsafePickleError, match=r"'collections\.Counter'"):
         official.read_pickle(path)
+
+
+#----------------------------------------------------------------------------
+# Pickles written as the official `misc.save_pkl` does (pickle.HIGHEST_PROTOCOL) on any Python/numpy.
+
+class _TfutilNetwork:
+    """Stands for `tfutil.Network` / `dnnlib.tflib.network.Network` when writing test pickles."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce_ex__(self, protocol):
+        return copyreg.__newobj__, (type(self),), self.state
+
+
+class _DnnlibNetwork(_TfutilNetwork):
+    pass
+
+
+class _OfficialLikePickler(pickle._Pickler):
+    """Writes what the official code writes at `protocol` with numpy 1.x (`numpy.core`) or 2 (`numpy._core`).
+
+    Both numpy versions reduce arrays the same way (`_reconstruct` below protocol 5, `_frombuffer`
+    with the raw bytes at 5); only the module name differs, so renaming it here stands in for an
+    installed numpy 1.x.
+    """
+
+    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch[types.FunctionType] = lambda self, obj: self.save_global(obj)   # The table holds the base method.
+
+    def __init__(self, file, protocol, numpy_core):
+        super().__init__(file, protocol=protocol)
+        self.numpy_core = numpy_core    # 'numpy.core' (1.x) or 'numpy._core' (2).
+
+    def save_global(self, obj, name=None):
+        module = getattr(obj, "__module__", "") or ""
+        if obj is _TfutilNetwork:
+            module, name = "tfutil", "Network"
+        elif obj is _DnnlibNetwork:
+            module, name = "dnnlib.tflib.network", "Network"
+        elif module.startswith("numpy._core."):
+            module, name = self.numpy_core + module[len("numpy._core"):], obj.__name__
+        else:
+            return super().save_global(obj, name)
+        if self.proto >= 4:
+            self.save(module)
+            self.save(name)
+            self.write(pickle.STACK_GLOBAL)
+        else:
+            self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode("ascii"))
+        self.memoize(obj)
+
+
+def _official_like_objects(state):
+    """The (G, D, Gs) objects of an official snapshot: the state dicts `Network.__getstate__` returns."""
+    cls = _TfutilNetwork if state.version == 2 else _DnnlibNetwork
+    fields = dict(version=state.version, name=state.name, static_kwargs=dict(state.static_kwargs))
+    if state.version == 3:
+        fields["components"] = {key: _official_like_objects(comp) for key, comp in state.components.items()}
+    fields.update(build_module_src=state.build_module_src, build_func_name=state.build_func_name,
+                  variables=list(state.variables.items()))
+    return cls(fields)
+
+
+def all_globals(data):
+    """(module, name) of every GLOBAL and STACK_GLOBAL in a pickle, read without unpickling."""
+    pushed, memo, found = [], {}, set()
+    for op, arg, _ in pickletools.genops(data):
+        if op.name in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT"):
+            memo[len(memo) if op.name == "MEMOIZE" else arg] = pushed[-1] if pushed else None
+        elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE"):
+            pushed.append(arg)
+        elif op.name in ("BINGET", "LONG_BINGET", "GET"):
+            pushed.append(memo[arg])
+        elif op.name == "STACK_GLOBAL":
+            found.add((pushed[-2], pushed[-1]))
+            pushed.append(None)
+        elif op.name == "GLOBAL":
+            found.add(tuple(arg.split(" ")))
+            pushed.append(None)
+        else:
+            pushed.append(None)
+    return found
+
+
+@pytest.mark.parametrize("golden", [SNAPSHOT, "stylegan_snapshot_rgb32.pkl"])
+@pytest.mark.parametrize("numpy_core", ["numpy.core", "numpy._core"])
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_snapshots_of_every_protocol_and_numpy_version_are_read(tmp_path, golden, numpy_core, protocol):
+    """misc.save_pkl uses HIGHEST_PROTOCOL: 2 on Python 2, 4 on 3.4-3.7, 5 on 3.8+ (numpy `_frombuffer`)."""
+    states = official.read_pickle(golden_path(golden))
+    path = tmp_path / "snapshot.pkl"
+    with open(path, "wb") as file:
+        _OfficialLikePickler(file, protocol, numpy_core).dump(tuple(_official_like_objects(s) for s in states))
+    names = all_globals(path.read_bytes())
+    constructor = ("numeric", "_frombuffer") if protocol == 5 else ("multiarray", "_reconstruct")
+    assert (f"{numpy_core}.{constructor[0]}", constructor[1]) in names      # The case this test is about.
+    assert not any(module.startswith("numpy") and not module.startswith(numpy_core + ".")
+                   for module, _ in names if module != "numpy")
+
+    def check(a, b):
+        assert (a.version, a.name, a.build_func_name, a.static_kwargs) == (b.version, b.name, b.build_func_name,
+                                                                            b.static_kwargs)
+        assert list(a.variables) == list(b.variables)
+        for key in a.variables:
+            assert b.variables[key].dtype == a.variables[key].dtype
+            np.testing.assert_array_equal(b.variables[key], a.variables[key], err_msg=key)
+        assert sorted(a.components) == sorted(b.components)
+        for key in a.components:
+            check(a.components[key], b.components[key])
+
+    for a, b in zip(states, official.read_pickle(path)):
+        check(a, b)
+
+
+def test_protocol_5_snapshot_loads_and_runs(tmp_path, monkeypatch):
+    import sys
+    expected = np.load(golden_path("progan_snapshot_rgb32-expected.npz"))
+
+    class Network(_TfutilNetwork):
+        pass
+
+    Network.__module__, Network.__qualname__ = "tfutil", "Network"
+    module = types.ModuleType("tfutil")
+    module.Network = Network
+    monkeypatch.setitem(sys.modules, "tfutil", module)
+    nets = tuple(Network(net.state) for net in map(_official_like_objects, official.read_pickle(golden_path(SNAPSHOT))))
+    path = tmp_path / "snapshot.pkl"
+    with open(path, "wb") as file:   # The C pickler and numpy 2's own reduction: what save_pkl writes today.
+        pickle.Pickler(file, protocol=5).dump(nets)
+    assert ("numpy._core.numeric", "_frombuffer") in all_globals(path.read_bytes())
+    _, _, Gs = official.load_pickle(path)
+    np.testing.assert_allclose(nchw(Gs(expected["latents"], expected["labels"])), expected["Gs_images_out"], **FWD)
+
+
+class _Reduced:
+    """Pickles as `func(*args)`, for crafting hostile `_frombuffer` calls."""
+
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+@pytest.mark.parametrize("args, match", [
+    ((b"\0" * 16, np.dtype(object), (2,), "C"), "dtype"),
+    ((b"\0" * 16, np.dtype([("a", "f4"), ("b", object)]), (1,), "C"), "dtype"),
+    ((b"\0" * 16, np.dtype("U2"), (2,), "C"), "dtype"),
+    (("0123456789abcdef", np.dtype("f4"), (4,), "C"), "array data of type str"),
+    (([1, 2, 3, 4], np.dtype("f4"), (4,), "C"), "array data of type list"),
+])
+def test_frombuffer_admits_only_numeric_arrays_from_bytes(tmp_path, args, match):
+    from numpy._core import numeric
+    path = tmp_path / "crafted.pkl"
+    state = dict(version=2, name="G", static_kwargs={}, build_module_src="", build_func_name="G_paper",
+                 variables=[("lod", _Reduced(numeric._frombuffer, args))])
+    with open(path, "wb") as file:
+        _OfficialLikePickler(file, 5, "numpy.core").dump((_TfutilNetwork(state),) * 3)
+    with pytest.raises(UnsafePickleError, match=match) as info:
+        official.read_pickle(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_out_of_band_protocol_5_buffers_are_refused_in_one_line(tmp_path):
+    """Out-of-band buffers (NEXT_BUFFER) never occur in a file; reading one is an error, not a crash."""
+    path = tmp_path / "out_of_band.pkl"
+    state = dict(version=2, name="G", static_kwargs={}, build_module_src="", build_func_name="G_paper",
+                 variables=[("lod", np.arange(4, dtype=np.float32))])
+    with open(path, "wb") as file:
+        pickler = _OfficialLikePickler(file, 5, "numpy._core")
+        pickler._buffer_callback = lambda buffer: False     # False = keep the buffer out of band.
+        pickler.dump((_TfutilNetwork(state),) * 3)
+    assert "NEXT_BUFFER" in {op.name for op, _, _ in pickletools.genops(path.read_bytes())}
+    with pytest.raises(OfficialPickleError, match="not a readable network pickle") as info:
+        official.read_pickle(path)
+    assert "\n" not in str(info.value)
 
 
 def test_broken_inputs_give_one_line_value_errors(tmp_path):

@@ -324,10 +324,41 @@ def training_loop(
     return G, D, Gs
 
 
-def save_options(run_dir, options):
-    """Write the resolved configuration as training_options.json and an official-style config.txt."""
+# The official TFRecordDataset's arguments that a run's dataset_args may carry.
+_OFFICIAL_DATASET_ARGS = ("tfrecord_dir", "resolution", "label_file", "max_label_size")
+
+
+def _python_literal(value):         # Plain option data (dicts, lists, numbers, strings, numpy scalars).
+    """`value` with everything that is not a Python literal made a string, so `exec` of its repr works."""
+    if isinstance(value, dict):
+        return {_python_literal(k): _python_literal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_python_literal(v) for v in value)
+    if isinstance(value, np.generic):
+        return _python_literal(value.item())
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float) and np.isfinite(value):
+        return value
+    return str(value)
+
+
+def save_options(run_dir,            # Run directory being created.
+                 options):          # Resolved options, as train.py's resolve_options returns them.
+    """Write the resolved configuration as training_options.json and an official-style config.txt.
+
+    config.txt has one `key = value` line per option, and the two lines that the official
+    scripts read back: ProGAN's `misc.load_dataset_for_previous_run` and StyleGAN's
+    `misc.parse_config_for_previous_run` (used by util_scripts.py, run_metrics.py) `exec` the
+    lines starting `dataset =` (the TFRecordDataset arguments; tfrecord_dir made absolute,
+    since they join it to their own data_dir) and `train =` (they read mirror_augment).
+    """
     with open(os.path.join(run_dir, "training_options.json"), "wt") as file:
         json.dump(options, file, indent=2, sort_keys=True, default=str)
+    dataset = {key: options["dataset_args"][key] for key in _OFFICIAL_DATASET_ARGS if key in options["dataset_args"]}
+    dataset["tfrecord_dir"] = os.path.abspath(dataset["tfrecord_dir"])
+    official_lines = {"dataset": dataset, "train": dict(options.get("train", {}))}
     with open(os.path.join(run_dir, "config.txt"), "wt") as file:
-        for key in sorted(options):
-            file.write(f"{key} = {options[key]}\n")
+        for key in sorted(set(options) | set(official_lines)):
+            value = repr(_python_literal(official_lines[key])) if key in official_lines else options[key]
+            file.write(f"{key} = {value}\n")
