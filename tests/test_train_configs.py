@@ -99,7 +99,7 @@ def test_config_a_is_the_stylegan_repository_progan():
 def test_unknown_configuration_names_the_valid_ones():
     with pytest.raises(ValueError, match="mix50"):
         presets.get_preset("1gpu+mix51", arch="stylegan")
-    with pytest.raises(ValueError, match="stylegan-repo"):
+    with pytest.raises(ValueError, match=r"'tuned-baseline' \(it is for --arch stylegan\).*stylegan-repo"):
         presets.get_preset("tuned-baseline", arch="progan")
 
 

@@ -195,6 +195,15 @@ def overlays(arch):   # 'progan' or 'stylegan'.
     return PROGAN_OVERLAYS if arch == "progan" else STYLEGAN_PAPER_CONFIGS
 
 
+def _other_arch_hint(name,    # A preset or configuration name unknown for `arch`.
+                     arch):   # 'progan' or 'stylegan'.
+    """' (a --arch X preset)' when `name` belongs to the other architecture, else ''."""
+    other = "stylegan" if arch == "progan" else "progan"
+    if name in (STYLEGAN_PRESETS if other == "stylegan" else PROGAN_PRESETS) or name in overlays(other):
+        return f" (it is for --arch {other})"
+    return ""
+
+
 def get_preset(
     name,                       # 'preset-v2-1gpu', ... (ProGAN) or '1gpu', ... (StyleGAN), optionally
                                 # followed by overlays: '1gpu+tuned-baseline', 'preset-v2-1gpu+stylegan-repo'.
@@ -207,15 +216,17 @@ def get_preset(
     precisions = PROGAN_PRECISIONS if arch == "progan" else STYLEGAN_PRECISIONS
     name, *overlay_names = name.split("+")
     if name not in presets:
-        raise ValueError(f"unknown {arch} preset {name!r}; choose one of {', '.join(presets)}, or a configuration "
-                         f"(alone or after a preset and '+'): {', '.join(overlays(arch))}")
+        raise ValueError(f"unknown {arch} preset {name!r}{_other_arch_hint(name, arch)}; choose one of "
+                         f"{', '.join(presets)}, or a configuration (alone or after a preset and '+'): "
+                         f"{', '.join(overlays(arch))}")
     if precision not in precisions:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(precisions)}")
     config = merge(presets[name], precisions[precision])
     # The official overlay lines follow the GPU and precision lines in train.py.
     for overlay in overlay_names:
         if overlay not in overlays(arch):
-            raise ValueError(f"unknown {arch} configuration {overlay!r} after '+'; choose from "
+            raise ValueError(f"unknown {arch} configuration {overlay!r}{_other_arch_hint(overlay, arch)} after '+'; "
+                             f"choose from "
                              f"{', '.join(overlays(arch))}")
         config = merge(config, overlays(arch)[overlay])
     table = _STYLEGAN_REPO_ABLATIONS if "stylegan-repo" in overlay_names else PROGAN_ABLATIONS
