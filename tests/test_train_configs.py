@@ -239,3 +239,30 @@ def test_configurations_train_one_tick(tiny_data, tmp_path):
     assert sum(line.startswith("tick 1 ") for line in proc.stdout.splitlines()) == len(TRAINED)
     for _, config in TRAINED:
         assert os.path.isfile(tmp_path / config / "_training-done.txt")
+
+
+TINY_NETS = dict(fmap_base=64, fmap_max=16, latent_size=16)
+TINY_STYLEGAN = dict(TINY_NETS, dlatent_size=16, mapping_fmaps=16)
+
+
+@pytest.mark.parametrize("arch, name", [("stylegan", name) for name in OFFICIAL] + [("progan", "stylegan-repo")])
+def test_every_configuration_builds(arch, name):
+    """Every configuration's G and D construct at 8x8 and run (the ones that share a structure
+    with a trained one are only built here)."""
+    import types
+    import numpy as np
+    from training import training_loop as loop_lib
+    config = presets.get_preset(presets.full_name(name, arch, 1), arch=arch)
+    tiny = TINY_STYLEGAN if arch == "stylegan" else TINY_NETS
+    training_set = types.SimpleNamespace(shape=(3, 8, 8), resolution=8, label_size=0)
+    G, D, Gs = loop_lib.build_networks(arch, training_set, dict(config.get("G", {}), **tiny),
+                                       dict(config.get("D", {}), **{k: v for k, v in TINY_NETS.items()
+                                                                     if k != "latent_size"}))
+    for key, value in config.get("G", {}).items():
+        assert G.get_config()[key] == value, key
+    latents = np.random.RandomState(0).standard_normal([4, 16]).astype(np.float32)
+    images = np.asarray(Gs(latents))
+    assert images.shape == (4, 8, 8, 3) and np.all(np.isfinite(images))
+    scores = D(images)
+    scores = scores[0] if isinstance(scores, tuple) else scores
+    assert np.asarray(scores).shape == (4, 1)
