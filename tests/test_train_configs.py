@@ -168,6 +168,46 @@ def test_dry_run_shows_the_configuration(tiny_data):
     assert options["sched_args"]["minibatch_base"] == 8  # The 2gpu line.
 
 
+@pytest.fixture
+def resolve(tiny_data):
+    """train.resolve_options() for a command line (in this process; absl flags reset after)."""
+    import train
+
+    def run(args):
+        train.FLAGS.unparse_flags()
+        train.FLAGS(["train.py", "--dataset", tiny_data] + args)
+        return train.resolve_options()
+    yield run
+    train.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("name", list(OFFICIAL))
+def test_resolved_options_carry_the_official_line(resolve, name):
+    options = resolve(["--arch", "stylegan", "--config", name, "--gpus", "4"])
+    line = OFFICIAL[name]
+    assert options["config"] == f"4gpu+{name}"
+    assert options["desc"] == f"sgan-tiny-4gpu-{name}-fp32"
+    assert options["G_args"] == line.get("G", {})
+    assert options["D_args"] == {}
+    assert options["G_loss_args"] == line.get("G_loss", dict(func_name="G_logistic_nonsaturating"))
+    assert options["D_loss_args"] == line.get("D_loss", dict(func_name="D_logistic_simplegp", r1_gamma=10.0))
+    base = presets.get_preset("4gpu", arch="stylegan")["sched"]
+    assert options["sched_args"] == dict(base, **line.get("sched", {}))
+
+
+def test_resolved_options_of_config_a(resolve):
+    options = resolve(["--arch", "progan", "--config", "stylegan-repo", "--gpus", "2"])
+    assert options["config"] == "preset-v2-2gpus+stylegan-repo"
+    assert options["G_loss_args"] == dict(func_name="G_wgan")
+    assert options["D_loss_args"] == dict(func_name="D_wgan_gp")
+    assert options["train"]["G_smoothing_kimg"] == 10.0 and options["train"]["snapshot_at_first_tick"]
+    # Named flags and --G_arg / --D_arg apply on top, in that order.
+    options = resolve(["--arch", "progan", "--config", "stylegan-repo", "--fmap_base", "128",
+                       "--G_arg", "fmap_base=256", "--G_arg", "use_pixelnorm=false", "--D_arg", "mbstd_group_size=0"])
+    assert options["G_args"] == dict(fmap_base=256, use_pixelnorm=False)
+    assert options["D_args"] == dict(fmap_base=128, mbstd_group_size=0)
+
+
 def test_unknown_network_argument_is_one_line(tiny_data):
     proc = _train_py(["--dataset", tiny_data, "--arch", "stylegan", "--G_arg", "mapping_layer=2", "--dry_run"])
     assert proc.returncode == 2
