@@ -81,6 +81,13 @@ def test_configurations_compose_in_order():
     assert config["G"]["fmap_base"] == 512  # The quickstart's own network values stay.
 
 
+def test_wgangp_caps_the_learning_rates_it_finds():
+    # The line caps sched.G_lrate_dict as set so far: the quickstart's is empty.
+    config = presets.get_preset("cpu-quickstart+wgangp", arch="stylegan")
+    assert config["sched"]["G_lrate_dict"] == config["sched"]["D_lrate_dict"] == {}
+    assert config["D_loss"] == dict(func_name="D_wgan_gp")
+
+
 def test_config_a_is_the_stylegan_repository_progan():
     # StyleGAN train.py:84-171: networks_progan with G_wgan / D_wgan_gp, the preset-v2 and fp32
     # lines of ProGAN's config.py, StyleGAN's training_loop defaults.
@@ -91,7 +98,7 @@ def test_config_a_is_the_stylegan_repository_progan():
     assert config["sched"] == dict(base["sched"], tick_kimg_dict={4: 160, 8: 140, 16: 120, 32: 100, 64: 80,
                                                                   128: 60, 256: 40, 512: 30, 1024: 20})
     assert presets.full_name("stylegan-repo", "progan", 4) == "preset-v2-4gpus+stylegan-repo"
-    # Its -nosmoothing line sets its own loop's half-life (train.py:160).
+    # Its -nosmoothing line sets its own loop's half-life (train.py:162).
     ablated = presets.get_preset("preset-v2-1gpu+stylegan-repo", ablations=("nosmoothing",))
     assert ablated["train"]["G_smoothing_kimg"] == 0.0
 

@@ -100,11 +100,17 @@ STYLEGAN_PRECISIONS["bf16"] = dict(G=dict(dtype="bfloat16"), D=dict(dtype="bfloa
 
 # The StyleGAN paper's configurations: the commented-out lines of StyleGAN's train.py, each
 # with exactly the settings of its line, applied (as there) on top of a GPU preset.
+def _wgangp(config):   # The configuration so far (its G_lrate_dict is capped).
+    """WGAN-GP loss for CelebA-HQ (train.py:58): the losses, and the lrate dict so far capped at 0.002."""
+    capped = {k: min(v, 0.002) for k, v in config.get("sched", {}).get("G_lrate_dict", {}).items()}
+    return dict(G_loss=dict(func_name="G_wgan"), D_loss=dict(func_name="D_wgan_gp"),
+                sched=dict(G_lrate_dict=capped, D_lrate_dict=dict(capped)))
+
+
+# A configuration is a dict merged into the preset, or a function of the configuration so far
+# that returns one (a line that reads the preset's values).
 STYLEGAN_PAPER_CONFIGS = {
-    # WGAN-GP loss for CelebA-HQ (train.py:58): the lrate dict capped at 0.002.
-    "wgangp": dict(G_loss=dict(func_name="G_wgan"), D_loss=dict(func_name="D_wgan_gp"),
-                   sched=dict(G_lrate_dict={k: min(v, 0.002) for k, v in _STYLEGAN_LRATES.items()},
-                              D_lrate_dict={k: min(v, 0.002) for k, v in _STYLEGAN_LRATES.items()})),
+    "wgangp": _wgangp,
     # Table 1 (train.py:61-65): configs B-F; A is the ProGAN overlay 'stylegan-repo' below.
     "tuned-baseline": dict(G=dict(use_styles=False, use_pixel_norm=True, use_instance_norm=False, mapping_layers=0,
                                   truncation_psi=None, const_input_layer=False, style_mixing_prob=0.0,
@@ -170,7 +176,7 @@ def merge(base, override):
 
 
 # The StyleGAN repository's ProGAN block writes its -nosmoothing line for its own loop
-# (train.py:160: G_smoothing_kimg = 0, the Gs half-life), not ProGAN's G_smoothing.
+# (train.py:162: G_smoothing_kimg = 0, the Gs half-life), not ProGAN's G_smoothing.
 _STYLEGAN_REPO_ABLATIONS = dict(PROGAN_ABLATIONS, nosmoothing=dict(train=dict(G_smoothing_kimg=0.0)))
 
 
@@ -228,7 +234,8 @@ def get_preset(
             raise ValueError(f"unknown {arch} configuration {overlay!r}{_other_arch_hint(overlay, arch)} after '+'; "
                              f"choose from "
                              f"{', '.join(overlays(arch))}")
-        config = merge(config, overlays(arch)[overlay])
+        override = overlays(arch)[overlay]
+        config = merge(config, override(config) if callable(override) else override)
     table = _STYLEGAN_REPO_ABLATIONS if "stylegan-repo" in overlay_names else PROGAN_ABLATIONS
     for ablation in ablations:
         if ablation not in table:
