@@ -31,7 +31,14 @@ flags.DEFINE_integer("res", None, "Training resolution; defaults to the dataset'
 flags.DEFINE_enum("arch", "progan", ["progan", "stylegan"], "Which system to train.")
 flags.DEFINE_string("config", None, "Preset: preset-v1-1gpu, preset-v2-{1gpu,2gpus,4gpus,8gpus} (progan) or "
                     "{1,2,4,8}gpu (stylegan); ours: preset-cpu-quickstart (progan), cpu-quickstart "
-                    "(stylegan). Default: the v2/stylegan preset for --gpus.")
+                    "(stylegan). Default: the v2/stylegan preset for --gpus. Then, joined with '+', "
+                    "the StyleGAN paper's configurations, each exactly its line of StyleGAN's train.py, "
+                    "on top: wgangp; Table 1 tuned-baseline, add-mapping-and-styles, "
+                    "remove-traditional-input, add-noise-inputs, mixing-regularization; Table 2 mix0, "
+                    "mix50, mix90, mix100; Table 4 traditional-0, traditional-8, stylebased-{0,1,2,8} "
+                    "(stylegan); Table 1 config A = stylegan-repo, the StyleGAN repository's ProGAN "
+                    "(progan: G_wgan/D_wgan_gp and its training loop). E.g. '2gpu+tuned-baseline'; "
+                    "a configuration alone ('--config mix50') goes on the preset for --gpus.")
 flags.DEFINE_enum("precision", "fp32", ["fp32", "fp16", "bf16"], "Numeric precision (fp16 = official config).")
 flags.DEFINE_float("total_kimg", None, "Length of training in thousands of real images (default: the preset's).")
 flags.DEFINE_bool("mirror_augment", False, "Mirror reals horizontally at random.")
@@ -87,6 +94,10 @@ for _name in ["fmap_base", "fmap_max", "latent_size", "mbstd_group_size", "dlate
 flags.DEFINE_float("fmap_decay", None, "Network argument fmap_decay.")
 flags.DEFINE_float("style_mixing_prob", None, "StyleGAN style mixing probability (default 0.9).")
 flags.DEFINE_bool("fused_scale", None, "Fused up/down-scaling convolutions (ProGAN default True).")
+flags.DEFINE_multi_string("G_arg", [], "Any generator argument as name=value (repeatable; JSON values: 8, 0.5, "
+                          "true, null, [1,2,1], or a word), e.g. --G_arg use_noise=false --G_arg blur_filter=null. "
+                          "Applied after the preset and the named flags.")
+flags.DEFINE_multi_string("D_arg", [], "Any discriminator argument as name=value (repeatable), as --G_arg.")
 for _name in ["beta1", "beta2", "epsilon"]:
     flags.DEFINE_float(_name, None, f"Adam {_name}.")
 
@@ -121,12 +132,7 @@ def resolve_options():
         raise UserError("--dataset is required: a folder made by dataset_tool.py (e.g. create_shapes)")
     arch = FLAGS.arch
     gpus = FLAGS.gpus or 1
-    if FLAGS.config:
-        config_name = FLAGS.config
-    elif arch == "progan":
-        config_name = f"preset-v2-{gpus}gpu" + ("s" if gpus > 1 else "")
-    else:
-        config_name = f"{gpus}gpu"
+    config_name = presets.full_name(FLAGS.config, arch, gpus) if FLAGS.config else presets.default_name(arch, gpus)
     ablations = [name for name in presets.PROGAN_ABLATIONS if FLAGS[name].value]
     if ablations and arch != "progan":
         raise UserError(f"--{ablations[0]} is a ProGAN ablation; it does not apply to --arch stylegan")
@@ -176,6 +182,12 @@ def resolve_options():
             if arch != "stylegan":
                 raise UserError(f"--{name} only applies to --arch stylegan")
             G_args[name] = FLAGS[name].value
+    from training import network_args
+    try:
+        G_args.update(network_args.parse_args(FLAGS.G_arg, "G", arch))
+        D_args.update(network_args.parse_args(FLAGS.D_arg, "D", arch))
+    except ValueError as error:
+        raise UserError(str(error)) from None
 
     opt_args = dict(beta1=0.0, beta2=0.99, epsilon=1e-8)
     for name in ["beta1", "beta2", "epsilon"]:
@@ -184,19 +196,23 @@ def resolve_options():
     D_opt_args = dict(opt_args, **config.get("D_opt", {}))
 
     if arch == "progan":
-        G_loss = dict(func_name=FLAGS.G_loss or "G_wgan_acgan")
-        D_loss = dict(func_name=FLAGS.D_loss or "D_wgangp_acgan")
+        G_loss = dict(config.get("G_loss", dict(func_name="G_wgan_acgan")))
+        D_loss = dict(config.get("D_loss", dict(func_name="D_wgangp_acgan")))
     else:
-        G_loss = dict(func_name=FLAGS.G_loss or "G_logistic_nonsaturating")
-        D_loss = dict(func_name=FLAGS.D_loss or "D_logistic_simplegp", r1_gamma=10.0)
+        G_loss = dict(config.get("G_loss", dict(func_name="G_logistic_nonsaturating")))
+        D_loss = dict(config.get("D_loss", dict(func_name="D_logistic_simplegp", r1_gamma=10.0)))
+    _set_if(G_loss, "func_name", FLAGS.G_loss)
+    _set_if(D_loss, "func_name", FLAGS.D_loss)
     import inspect
     from training import loss as loss_lib
     for args, table in ((G_loss, loss_lib.G_LOSSES), (D_loss, loss_lib.D_LOSSES)):
         if args["func_name"] not in table:
             raise UserError(f"unknown loss {args['func_name']!r}; choose one of {', '.join(table)}")
+        if arch == "stylegan" and args["func_name"] in loss_lib.ACGAN_LOSSES:
+            raise UserError(f"{args['func_name']} needs ProGAN's D with AC-GAN outputs (--arch progan)")
         params = inspect.signature(table[args["func_name"]]).parameters
-        if "r1_gamma" in args and "r1_gamma" not in params:
-            del args["r1_gamma"]
+        for name in [name for name in args if name != "func_name" and name not in params]:
+            del args[name]  # A preset's kwarg (r1_gamma) that another chosen loss does not take.
         for name in ["wgan_lambda", "wgan_epsilon", "wgan_target", "cond_weight", "r1_gamma", "r2_gamma"]:
             if FLAGS[name].value is not None and name in params:
                 args[name] = FLAGS[name].value
@@ -214,8 +230,8 @@ def resolve_options():
 
     dataset_name = os.path.basename(os.path.normpath(FLAGS.dataset))
     precision = FLAGS.precision
-    desc = FLAGS.desc or "-".join(["pgan" if arch == "progan" else "sgan", dataset_name, config_name, precision]
-                                  + ablations)
+    desc = FLAGS.desc or "-".join(["pgan" if arch == "progan" else "sgan", dataset_name,
+                                   config_name.replace("+", "-"), precision] + ablations)
     return dict(arch=arch, config=config_name, precision=precision, num_gpus=gpus, desc=desc,
                 dataset_args=dataset_args, G_args=G_args, D_args=D_args, G_opt_args=G_opt_args,
                 D_opt_args=D_opt_args, G_loss_args=G_loss, D_loss_args=D_loss, sched_args=sched, train=train)

@@ -484,6 +484,8 @@ class Discriminator(_OfficialStateMixin, keras.Model):
 
     def call(self,
              images,                        # [N, H, W, C] images at full resolution.
+             labels=None,                   # Unused: the StyleGAN losses pass labels, as to the StyleGAN
+                                            # repository's D_paper, which ignores them too.
              training=None):                # Unused; accepted for Keras.
         """Return (scores [N, 1], label_logits [N, label_size]) as float32 at the current `lod`."""
         images = ops.cast(images, self.compute_dtype)

@@ -75,6 +75,33 @@ def test_progan_losses_and_gradients(golden):
     _check_grads(data, "loss_D_grad/", d_grads)
 
 
+def test_stylegan_repo_wgan_losses_on_progan_networks():
+    """Config A of the StyleGAN paper: the StyleGAN repository's G_wgan / D_wgan_gp on ProGAN's
+    networks. Unconditional, they are ProGAN's G_wgan_acgan / D_wgangp_acgan term for term, so
+    the official ProGAN golden holds for them, values and gradients."""
+    data = np.load(golden_path("progan_rgb32.npz"))
+    G, D = _progan_nets(data)
+    assert D.get_config()["label_size"] == 0
+    lod = float(data["loss_lod"])
+    G.lod.assign(lod)
+    D.lod.assign(lod)
+    labels = tf.constant(data["loss_labels"], tf.float32)
+
+    def g_loss():
+        return losses.G_wgan(G, D, tf.constant(data["loss_G_latents"], tf.float32), labels)
+
+    def d_loss():
+        return losses.D_wgan_gp(G, D, tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]),
+                                labels, tf.constant(data["loss_mixing_factors"], tf.float32))
+
+    g_mean, g_grads = _grads_of_mean(g_loss, G)
+    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
+    _check_grads(data, "loss_G_grad/", g_grads)
+    d_mean, d_grads = _grads_of_mean(d_loss, D)
+    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
+    _check_grads(data, "loss_D_grad/", d_grads)
+
+
 def test_stylegan_losses_and_gradients():
     from networks import stylegan
     data = np.load(golden_path("stylegan_rgb32.npz"))

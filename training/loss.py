@@ -117,7 +117,12 @@ def D_wgangp_acgan(
 # StyleGAN (training/loss.py). D takes labels and returns the label-selected score [N, 1].
 
 def _scores(D, images, labels):
-    return tf.cast(D(images, labels, training=True), tf.float32)[:, 0]
+    scores = D(images, labels, training=True)
+    if isinstance(scores, (tuple, list)):
+        # ProGAN's D_paper: (scores, AC-GAN logits). The StyleGAN repository's copy of it
+        # (networks_progan.py) returns the scores only, and they do not depend on the logits.
+        scores = scores[0]
+    return tf.cast(scores, tf.float32)[:, 0]
 
 
 def G_wgan(
@@ -300,5 +305,7 @@ def D_logistic_simplegp(
 G_LOSSES = {f.__name__: f for f in (G_wgan_acgan, G_wgan, G_logistic_saturating, G_logistic_nonsaturating)}
 D_LOSSES = {f.__name__: f for f in (D_wgangp_acgan, D_wgan, D_wgan_gp, D_hinge, D_hinge_gp, D_logistic,
                                     D_logistic_simplegp)}
+# ProGAN's losses, which read D's AC-GAN label outputs.
+ACGAN_LOSSES = {"G_wgan_acgan", "D_wgangp_acgan"}
 # Losses whose signature takes gradient-penalty mixing factors.
 NEEDS_MIXING_FACTORS = {"D_wgangp_acgan", "D_wgan_gp", "D_hinge_gp"}

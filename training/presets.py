@@ -98,6 +98,54 @@ PROGAN_PRECISIONS["bf16"] = dict(G=dict(dtype="bfloat16"), D=dict(dtype="bfloat1
                                  sched=dict(PROGAN_PRECISIONS["fp32"]["sched"]))
 STYLEGAN_PRECISIONS["bf16"] = dict(G=dict(dtype="bfloat16"), D=dict(dtype="bfloat16"))
 
+# The StyleGAN paper's configurations: the commented-out lines of StyleGAN's train.py, each
+# with exactly the settings of its line, applied (as there) on top of a GPU preset.
+def _wgangp(config):   # The configuration so far (its G_lrate_dict is capped).
+    """WGAN-GP loss for CelebA-HQ (train.py:58): the losses, and the lrate dict so far capped at 0.002."""
+    capped = {k: min(v, 0.002) for k, v in config.get("sched", {}).get("G_lrate_dict", {}).items()}
+    return dict(G_loss=dict(func_name="G_wgan"), D_loss=dict(func_name="D_wgan_gp"),
+                sched=dict(G_lrate_dict=capped, D_lrate_dict=dict(capped)))
+
+
+# A configuration is a dict merged into the preset, or a function of the configuration so far
+# that returns one (a line that reads the preset's values).
+STYLEGAN_PAPER_CONFIGS = {
+    "wgangp": _wgangp,
+    # Table 1 (train.py:61-65): configs B-F; A is the ProGAN overlay 'stylegan-repo' below.
+    "tuned-baseline": dict(G=dict(use_styles=False, use_pixel_norm=True, use_instance_norm=False, mapping_layers=0,
+                                  truncation_psi=None, const_input_layer=False, style_mixing_prob=0.0,
+                                  use_noise=False)),
+    "add-mapping-and-styles": dict(G=dict(const_input_layer=False, style_mixing_prob=0.0, use_noise=False)),
+    "remove-traditional-input": dict(G=dict(style_mixing_prob=0.0, use_noise=False)),
+    "add-noise-inputs": dict(G=dict(style_mixing_prob=0.0)),
+    "mixing-regularization": dict(),  # The defaults.
+    # Table 2 (train.py:68-71).
+    "mix0": dict(G=dict(style_mixing_prob=0.0)),
+    "mix50": dict(G=dict(style_mixing_prob=0.5)),
+    "mix90": dict(G=dict(style_mixing_prob=0.9)),  # The default.
+    "mix100": dict(G=dict(style_mixing_prob=1.0)),
+    # Table 4 (train.py:74-79).
+    "traditional-0": dict(G=dict(use_styles=False, use_pixel_norm=True, use_instance_norm=False, mapping_layers=0,
+                                 truncation_psi=None, const_input_layer=False, style_mixing_prob=0.0,
+                                 use_noise=False)),
+    "traditional-8": dict(G=dict(use_styles=False, use_pixel_norm=True, use_instance_norm=False, mapping_layers=8,
+                                 truncation_psi=None, const_input_layer=False, style_mixing_prob=0.0,
+                                 use_noise=False)),
+    "stylebased-0": dict(G=dict(mapping_layers=0)),
+    "stylebased-1": dict(G=dict(mapping_layers=1)),
+    "stylebased-2": dict(G=dict(mapping_layers=2)),
+    "stylebased-8": dict(G=dict(mapping_layers=8)),  # The default.
+}
+# The StyleGAN repository's ProGAN block (its train.py:84-171; the StyleGAN paper's config A):
+# networks_progan's G_paper/D_paper with the same preset-v2 / fp32 / fp16 lines as ProGAN's
+# config.py, but StyleGAN's losses (G_wgan, D_wgan_gp: WGAN-GP without AC-GAN terms) and its
+# training_loop (Gs half-life 10 kimg, snapshot at tick 1, its tick_kimg_dict).
+PROGAN_OVERLAYS = {
+    "stylegan-repo": dict(G_loss=dict(func_name="G_wgan"), D_loss=dict(func_name="D_wgan_gp"),
+                          sched=dict(tick_kimg_dict=dict(schedule.STYLEGAN_TICK_KIMG_DICT)),
+                          train=dict(G_smoothing_kimg=10.0, snapshot_at_first_tick=True)),
+}
+
 # Table 1 ablations of config.py:110-116, applied on top of a preset.
 PROGAN_ABLATIONS = {
     "nogrowing": dict(sched=dict(lod_initial_resolution=1024, lod_training_kimg=0, lod_transition_kimg=0),
@@ -127,22 +175,70 @@ def merge(base, override):
     return result
 
 
+# The StyleGAN repository's ProGAN block writes its -nosmoothing line for its own loop
+# (train.py:162: G_smoothing_kimg = 0, the Gs half-life), not ProGAN's G_smoothing.
+_STYLEGAN_REPO_ABLATIONS = dict(PROGAN_ABLATIONS, nosmoothing=dict(train=dict(G_smoothing_kimg=0.0)))
+
+
+def default_name(arch,    # 'progan' or 'stylegan'.
+                 gpus):   # Number of GPUs (replicas).
+    """The official GPU preset for `gpus`: preset-v2-{1gpu,2gpus,...} or {1,2,...}gpu."""
+    if arch == "progan":
+        return f"preset-v2-{gpus}gpu" + ("s" if gpus > 1 else "")
+    return f"{gpus}gpu"
+
+
+def full_name(name,     # --config: a preset, overlays ('tuned-baseline', 'a+b'), or both ('1gpu+mix50').
+              arch,     # 'progan' or 'stylegan'.
+              gpus):    # Number of GPUs, which picks the preset when `name` has none.
+    """`name` with the GPU preset for `gpus` in front when it starts with an overlay."""
+    first = name.split("+")[0]
+    return f"{default_name(arch, gpus)}+{name}" if first in overlays(arch) else name
+
+
+def overlays(arch):   # 'progan' or 'stylegan'.
+    """The configurations of `arch` that apply on top of a GPU preset."""
+    return PROGAN_OVERLAYS if arch == "progan" else STYLEGAN_PAPER_CONFIGS
+
+
+def _other_arch_hint(name,    # A preset or configuration name unknown for `arch`.
+                     arch):   # 'progan' or 'stylegan'.
+    """' (a --arch X preset)' when `name` belongs to the other architecture, else ''."""
+    other = "stylegan" if arch == "progan" else "progan"
+    if name in (STYLEGAN_PRESETS if other == "stylegan" else PROGAN_PRESETS) or name in overlays(other):
+        return f" (it is for --arch {other})"
+    return ""
+
+
 def get_preset(
-    name,                       # 'preset-v2-1gpu', ... (ProGAN) or '1gpu', ... (StyleGAN).
+    name,                       # 'preset-v2-1gpu', ... (ProGAN) or '1gpu', ... (StyleGAN), optionally
+                                # followed by overlays: '1gpu+tuned-baseline', 'preset-v2-1gpu+stylegan-repo'.
     precision="fp32",           # 'fp32', 'fp16' or 'bf16'.
     arch="progan",              # 'progan' or 'stylegan'.
     ablations=(),               # ProGAN Table 1 switches, e.g. ('nogrowing', 'noreset').
 ):
-    """Return the resolved configuration dict of an official preset."""
+    """Return the resolved configuration dict of an official preset (with its overlays)."""
     presets = PROGAN_PRESETS if arch == "progan" else STYLEGAN_PRESETS
     precisions = PROGAN_PRECISIONS if arch == "progan" else STYLEGAN_PRECISIONS
+    name, *overlay_names = name.split("+")
     if name not in presets:
-        raise ValueError(f"unknown {arch} preset {name!r}; choose one of {', '.join(presets)}")
+        raise ValueError(f"unknown {arch} preset {name!r}{_other_arch_hint(name, arch)}; choose one of "
+                         f"{', '.join(presets)}, or a configuration (alone or after a preset and '+'): "
+                         f"{', '.join(overlays(arch))}")
     if precision not in precisions:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(precisions)}")
     config = merge(presets[name], precisions[precision])
+    # The official overlay lines follow the GPU and precision lines in train.py.
+    for overlay in overlay_names:
+        if overlay not in overlays(arch):
+            raise ValueError(f"unknown {arch} configuration {overlay!r}{_other_arch_hint(overlay, arch)} after '+'; "
+                             f"choose from "
+                             f"{', '.join(overlays(arch))}")
+        override = overlays(arch)[overlay]
+        config = merge(config, override(config) if callable(override) else override)
+    table = _STYLEGAN_REPO_ABLATIONS if "stylegan-repo" in overlay_names else PROGAN_ABLATIONS
     for ablation in ablations:
-        if ablation not in PROGAN_ABLATIONS:
-            raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(PROGAN_ABLATIONS)}")
-        config = merge(config, PROGAN_ABLATIONS[ablation])
+        if ablation not in table:
+            raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(table)}")
+        config = merge(config, table[ablation])
     return config
