@@ -188,6 +188,10 @@ def resolve_options():
         D_args.update(network_args.parse_args(FLAGS.D_arg, "D", arch))
     except ValueError as error:
         raise UserError(str(error)) from None
+    # Without styles G has one w input and nothing to mix; the official graph fails in training.
+    if arch == "stylegan" and G_args.get("use_styles", True) is False and G_args.get("style_mixing_prob", 0.9):
+        raise UserError("style mixing needs use_styles=true: with use_styles=false set --style_mixing_prob 0 "
+                        "(the Table 1/4 traditional configurations do)")
 
     opt_args = dict(beta1=0.0, beta2=0.99, epsilon=1e-8)
     for name in ["beta1", "beta2", "epsilon"]:
