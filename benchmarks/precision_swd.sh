@@ -10,19 +10,21 @@
 # 2^64, so the first ~50 steps of each network overflow and are skipped, as officially.
 # Compare the 'network-final' SWD rows printed at the end (lower is better; the 'Reals' row is the
 # floor); differences of a few percent are within run-to-run noise.
-# TRAIN_EXTRA='--total_kimg 0.2' (any train.py flags) overrides the schedule, e.g. for a smoke test.
+# TRAIN_EXTRA='--total_kimg 0.2' (any train.py flags) overrides the schedule, e.g. for a smoke test;
+# DATASET and RESULTS change the dataset folder (default datasets/mnist) and the results folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:-../shared/data/mnist}
 images=${2:-8192}
 out=${RESULTS:-results/precision-swd}
-[ -d datasets/mnist ] || python dataset_tool.py create_mnist datasets/mnist "$src"
+data=${DATASET:-datasets/mnist}
+[ -d "$data" ] || python dataset_tool.py create_mnist "$data" "$src"
 schedule=(--fmap_base 2048 --fmap_max 128 --latent_size 128 --minibatch_base 32 --minibatch_dict '{}'
           --lod_training_kimg 5 --lod_transition_kimg 5 --total_kimg 42 --tick_kimg_base 3
           --tick_kimg_dict '{}' --G_smoothing 0.99 --random_seed 1000)
 for precision in fp32 fp16 bf16; do
   # shellcheck disable=SC2086  # TRAIN_EXTRA is a list of flags.
-  python train.py --dataset datasets/mnist --result_dir "$out" --desc "mnist-$precision" \
+  python train.py --dataset "$data" --result_dir "$out" --desc "mnist-$precision" \
       --precision "$precision" "${schedule[@]}" ${TRAIN_EXTRA:-}
 done
 for precision in fp32 fp16 bf16; do

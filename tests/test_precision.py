@@ -36,6 +36,7 @@ def test_bf16_warning_outcomes():
     # With GPUs, only their compute capability counts: Ampere and later have bf16, Volta not.
     assert precision.bf16_warning("x", cpuinfo=AMD_AVX2, machine="x86_64", gpu_capabilities=[(8, 0)]) is None
     assert precision.bf16_warning("x", cpuinfo=AMD_AVX2, machine="x86_64", gpu_capabilities=[(9, 0)]) is None
+    assert precision.bf16_warning("x", cpuinfo=AMD_AVX2, machine="x86_64", gpu_capabilities=[None]) is None
     line = precision.bf16_warning("x", cpuinfo=INTEL_SPR, machine="x86_64", gpu_capabilities=[(7, 0)])
     assert line.startswith("x: warning: this GPU (compute capability 7.0") and "fp16" in line
 

@@ -1,7 +1,7 @@
 """Whether the device that will run a bf16 training has bf16 arithmetic.
 
-Why: TensorFlow runs `--precision bf16` on any CPU, but without bf16 instructions it emulates
-bf16 through float32 conversions around every op. On this project's AVX2-only AMD EPYC that is
+Why: TensorFlow runs `--precision bf16` on any CPU, but without bf16 instructions its kernels
+convert every bf16 element to and from float32 (oneDNN falls back to Eigen). On this project's AVX2-only AMD EPYC that is
 about 13x slower than fp32 (0.8 img/s on the res 64 benchmark), so a user who picks bf16 on
 such a machine should hear it once, at start-up, instead of guessing from sec/kimg.
 
@@ -55,12 +55,13 @@ def cpu_has_bf16(
 
 
 def gpu_compute_capabilities():
-    """(major, minor) of every visible GPU, as TensorFlow reports them ((0, 0) if unknown)."""
+    """(major, minor) of every visible GPU, as TensorFlow reports them (None if unknown)."""
     import tensorflow as tf
     result = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
-        result.append(tuple(details.get("compute_capability") or (0, 0)))
+        capability = details.get("compute_capability")
+        result.append(tuple(capability) if capability else None)
     return result
 
 
@@ -68,7 +69,7 @@ def bf16_warning(
     program,                    # Name at the start of the line, e.g. 'train.py'.
     cpuinfo=None,               # /proc/cpuinfo text (None = this machine's).
     machine=None,               # platform.machine() value (None = this machine's).
-    gpu_capabilities=None,      # List of (major, minor) per GPU (None = ask TensorFlow).
+    gpu_capabilities=None,      # List of (major, minor) or None (unknown) per GPU (None = ask TF).
 ):
     """The one-line warning to print before a bf16 run on hardware without bf16, or None.
 
@@ -76,12 +77,12 @@ def bf16_warning(
     """
     gpus = gpu_compute_capabilities() if gpu_capabilities is None else list(gpu_capabilities)
     if gpus:
-        old = [cc for cc in gpus if tuple(cc) < GPU_BF16_CAPABILITY]
+        old = [cc for cc in gpus if cc is not None and tuple(cc) < GPU_BF16_CAPABILITY]
         if not old:
             return None
         major, minor = old[0]
         return (f"{program}: warning: this GPU (compute capability {major}.{minor}, below 8.0) has no "
-                f"bf16 arithmetic; bf16 runs emulated and slowly -- use --precision fp16 or fp32")
+                f"bf16 arithmetic; bf16 runs emulated and slowly, if at all -- use --precision fp16 or fp32")
     if cpu_has_bf16(cpuinfo, machine) is False:
         flags = "/".join(_cpuinfo_key_and_flags(machine)[1])
         return (f"{program}: warning: this CPU has no bf16 instructions ({flags}); "
