@@ -9,7 +9,7 @@
 # run this on a GPU or an AMX CPU. fp16 is the official configuration: its loss scale starts at
 # 2^64, so the first ~50 steps of each network overflow and are skipped, as officially.
 # Compare the 'network-final' SWD rows printed at the end (lower is better; 'Reals2', other reals, is the
-# floor); differences of a few percent are within run-to-run noise.
+# floor) with the spread between seeds (rerun fp32 with TRAIN_EXTRA='--random_seed 1001').
 # TRAIN_EXTRA='--total_kimg 0.2' (any train.py flags) overrides the schedule, e.g. for a smoke test;
 # DATASET and RESULTS change the dataset folder (default datasets/mnist) and the results folder.
 set -euo pipefail
