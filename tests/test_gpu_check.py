@@ -44,7 +44,7 @@ def test_speed_run_reads_train_speed_output():
     """A real train_speed.py run (tiny StyleGAN in bf16, which crashed before) goes into the
     README table with its img/s and peak memory."""
     check = _load()
-    config = ("stylegan", 8, 0, 8, 64, 16)
+    config = ("stylegan", 4, 0, 4, 32, 8)
     figures = check.speed_run(config, "bf16", False, 1, 600)
     assert "error" not in figures, figures
     assert figures["img_s"] > 0 and figures["sec_kimg"] == pytest.approx(1000 / figures["img_s"], rel=0.02)
@@ -54,7 +54,7 @@ def test_speed_run_reads_train_speed_output():
     columns = [("bf16", False)]
     lines = check.markdown("CPU only (test)", columns, {(config, "bf16", False): figures}, [config],
                            "Training: not run.", [])
-    row = [line for line in lines if line.startswith("| StyleGAN res 8, lod 0, batch 8, fmap 64/16")]
-    assert row == [f"| StyleGAN res 8, lod 0, batch 8, fmap 64/16, latent 16 | {figures['img_s']:.1f} img/s, "
+    row = [line for line in lines if line.startswith("| StyleGAN res 4, lod 0, batch 4, fmap 32/8")]
+    assert row == [f"| StyleGAN res 4, lod 0, batch 4, fmap 32/8, latent 8 | {figures['img_s']:.1f} img/s, "
                    f"{figures['peak_host_gb']:.2f} GB |"], lines
     assert "| config | bf16 |" in lines
