@@ -333,6 +333,7 @@ def main(argv):
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
     from training import misc
+    from training import precision as precision_lib
     from training import training_loop as loop_lib
     from training.dataset import TFRecordDataset
 
@@ -349,6 +350,7 @@ def main(argv):
     logger.open(os.path.join(run_dir, "log.txt"))
     try:
         print(f"Run directory: {run_dir}")
+        precision_lib.warn_if_bf16_emulated("train.py", options.get("precision"))
         training_set = TFRecordDataset(**options["dataset_args"], data_format="NCHW", num_threads="auto")
         print(f"Dataset shape = {training_set.shape}, dynamic range = {training_set.dynamic_range}, "
               f"label size = {training_set.label_size}")

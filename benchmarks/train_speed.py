@@ -134,6 +134,8 @@ def static_flops(step,             # A tf.function training step.
 def main(argv):
     del argv
     import numpy as np
+    from training import precision as precision_lib
+    precision_lib.warn_if_bf16_emulated("train_speed.py", FLAGS.precision)
     if FLAGS.all_lods:
         start = int(np.log2(FLAGS.res)) - 2 if FLAGS.arch == "progan" else int(np.log2(FLAGS.res)) - 3
         for lod in range(start, -1, -1):

@@ -104,6 +104,16 @@ def official_dtype_to_policy(dtype):
     return names[dtype]
 
 
+def _policy_kwargs(kwargs):   # Base Model arguments; `dtype` may be an official dtype string.
+    """Base Model arguments with an official activation dtype ('float16', 'bfloat16') turned
+    into its mixed Keras policy: the official networks keep float32 variables and cast them to
+    the activation dtype, so a plain 'float16' policy (float16 variables) would not be theirs."""
+    dtype = kwargs.get("dtype")
+    if isinstance(dtype, str) and dtype in ("float16", "bfloat16"):
+        kwargs = dict(kwargs, dtype=official_dtype_to_policy(dtype))
+    return kwargs
+
+
 class _OfficialProtocol:
     """Shared part of the official-state protocol (see module docstring)."""
 
@@ -167,7 +177,7 @@ class MappingNetwork(_OfficialProtocol, keras.Model):
                  normalize_latents=True,       # Pixel-normalise the input vector?
                  seed=None,                    # Unused (no randomness); kept for uniformity.
                  **kwargs):                    # Base Model arguments (name, dtype, trainable).
-        super().__init__(**kwargs)
+        super().__init__(**_policy_kwargs(kwargs))
         self.latent_size = int(latent_size)
         self.label_size = int(label_size)
         self.dlatent_size = int(dlatent_size)
@@ -268,7 +278,7 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
                  structure="auto",           # 'fixed', 'linear', 'recursive' or 'auto'.
                  seed=None,                  # Seed of the noise generator (None = random).
                  **kwargs):                  # Base Model arguments (name, dtype, trainable).
-        super().__init__(**kwargs)
+        super().__init__(**_policy_kwargs(kwargs))
         self.dlatent_size = int(dlatent_size)
         self.num_channels = int(num_channels)
         self.resolution = int(resolution)
@@ -551,7 +561,7 @@ class Generator(_OfficialProtocol, keras.Model):
                  structure="auto",            # G_synthesis: 'fixed'/'linear'/'recursive'/'auto'.
                  seed=None,                   # Seed for noise and style mixing (None = random).
                  **kwargs):                   # Base Model arguments (name, dtype, trainable).
-        super().__init__(**kwargs)
+        super().__init__(**_policy_kwargs(kwargs))
         self.truncation_psi = truncation_psi
         self.truncation_cutoff = truncation_cutoff
         self.truncation_psi_val = truncation_psi_val
@@ -645,11 +655,12 @@ class Generator(_OfficialProtocol, keras.Model):
             dlatents = self.mix_styles(latents, labels, dlatents, mixing)
 
         if psi is not None and cutoff is not None:
+            # Officially dlatent_avg and the coefficients are float32 whatever the activation
+            # dtype, so the truncation is computed in float32; G_synthesis casts its input.
             layer_idx = np.arange(self.num_layers)[np.newaxis, :, np.newaxis]
-            ones = ops.ones(layer_idx.shape, dtype=dlatents.dtype)
-            coefs = ops.where(layer_idx < cutoff, ops.cast(psi, dlatents.dtype) * ones, ones)
-            avg = ops.cast(self.dlatent_avg, dlatents.dtype)
-            dlatents = L.lerp(avg, dlatents, coefs)
+            ones = ops.ones(layer_idx.shape, dtype="float32")
+            coefs = ops.where(layer_idx < cutoff, ops.cast(psi, "float32") * ones, ones)
+            dlatents = L.lerp(self.dlatent_avg.value, ops.cast(dlatents, "float32"), coefs)
 
         self.synthesis.lod.assign(self.lod.value)
         return self.synthesis(dlatents, randomize_noise=randomize_noise)
@@ -729,7 +740,7 @@ class Discriminator(_OfficialProtocol, keras.Model):
                  structure="auto",           # 'fixed', 'linear', 'recursive' or 'auto'.
                  seed=None,                  # Unused (no randomness); kept for uniformity.
                  **kwargs):                  # Base Model arguments (name, dtype, trainable).
-        super().__init__(**kwargs)
+        super().__init__(**_policy_kwargs(kwargs))
         self.num_channels = int(num_channels)
         self.resolution = int(resolution)
         self.label_size = int(label_size)
