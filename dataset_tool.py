@@ -12,11 +12,11 @@ create_mnist, `--num_threads` for the image decoders, and a headless `display` t
 writes an image grid PNG. Errors are one line on stderr with a non-zero exit status, and
 a failed command leaves no output folder behind.
 """
-import argparse
 import importlib
 import os
 import sys
 
+from utils import cli
 from utils import quiet_tensorflow
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
@@ -68,7 +68,7 @@ COMMANDS = {
 
 def build_parser(prog):
     """The argparse parser: the official commands and arguments, plus our extensions."""
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog=prog,
         description='Tool for creating, extracting, and visualizing Progressive GAN datasets.',
         epilog='Type "%s <command> -h" for more information.' % prog)

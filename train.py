@@ -10,15 +10,14 @@ Examples:
 import json
 import os
 import re
-import sys
 
 # TensorFlow enables its oneDNN kernels by default only on some CPUs; on this project's AMD
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
+from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
@@ -373,14 +372,8 @@ def _input_errors():
 
 
 def run():
-    """Entry point: absl parsing, with input errors as one line on stderr and exit status 2."""
-    try:
-        app.run(main)
-    except Exception as error:  # noqa: BLE001 -- re-raised below unless it is an input error.
-        if not isinstance(error, _input_errors()):
-            raise
-        print(f"train.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    """Entry point: absl parsing, with bad flags and input errors as one line on stderr and exit 2."""
+    cli.run(main, input_errors=_input_errors, prog="train.py")
 
 
 if __name__ == "__main__":

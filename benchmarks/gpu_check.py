@@ -19,7 +19,6 @@ Without a visible GPU it stops at once with one line and exit status 2, unless -
 Exit status 1 when any run failed (its last output line is shown).
 """
 
-import argparse
 import datetime
 import os
 import re
@@ -33,6 +32,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from cli_types import positive_int  # noqa: E402  (needs REPO on the path)
+from utils import cli  # noqa: E402
 
 # (arch, res, lod, batch, fmap_base, fmap_max); StyleGAN latent/dlatent = fmap_max, as side_by_side.sh.
 CONFIGS = [("progan", 32, 0, 16, 2048, 256), ("progan", 64, 0, 16, 1024, 128),
@@ -52,7 +52,7 @@ TICK_LINE = re.compile(r"^tick\s+\d+\s+kimg\s+([\d.]+)\s+lod\s+([\d.]+).*?sec/ki
 
 def parse_args(argv):               # Command-line arguments (without the program name).
     """The command line of this script."""
-    parser = argparse.ArgumentParser(prog="gpu_check.py", description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="gpu_check.py", description=__doc__.split("\n")[0])
     parser.add_argument("--allow-cpu", action="store_true",
                         help="Run even when no GPU is visible (to smoke-test this script).")
     parser.add_argument("--quick", action="store_true",

@@ -6,13 +6,13 @@ accelerator as training would:
 
     python benchmarks/input_pipeline.py --res 256 --batch 16 --seconds 20
 """
-import argparse
 import os
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
@@ -54,7 +54,7 @@ def measure(tfrecord_dir,       # Dataset folder.
 
 
 def main():
-    parser = argparse.ArgumentParser(description='Measure the images/s of the training input pipeline.')
+    parser = cli.ArgumentParser(description='Measure the images/s of the training input pipeline.')
     parser.add_argument('--res', help='Image resolution (default: 32)', type=int, default=32)
     parser.add_argument('--batch', help='Minibatch size (default: depends on --res)', type=int, default=None)
     parser.add_argument('--seconds', help='Measurement time (default: 20)', type=float, default=20)

@@ -17,10 +17,10 @@ import threading
 import time
 
 import numpy as np
-from absl import app
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
@@ -157,4 +157,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, input_errors=lambda: (ValueError,))  # Bad flag combinations.

@@ -17,13 +17,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 import numpy as np
 import tensorflow as tf
-from absl import app
 from absl import flags
 
 from networks.progan import Discriminator, Generator
@@ -109,8 +109,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        app.run(main)
-    except ValueError as error:     # Bad flag combinations (e.g. resolution) as one line.
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    cli.run(main, input_errors=lambda: (ValueError,))  # Bad flag combinations (e.g. resolution).

@@ -21,9 +21,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
+from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
@@ -145,4 +145,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, input_errors=lambda: (ValueError,))  # Bad flag combinations (e.g. resolution).

@@ -89,7 +89,28 @@ def test_real_tensorflow_import_is_silent():
 
 
 #----------------------------------------------------------------------------
-# Every tool: exactly one stderr line for bad input that is found after TensorFlow is loaded.
+# Every tool: exactly one stderr line and exit status 2 for bad flags (absl and argparse alike),
+# and one line for bad input that is found after TensorFlow is loaded.
+
+@pytest.mark.parametrize("argv, message", [
+    (["train.py", "--bogus"], "train.py: error: Unknown command line flag 'bogus'; see --help"),
+    (["train.py", "--res", "abc"], "train.py: error: flag --res=abc: "),
+    (["dataset_tool.py", "create_shapes", "x", "--bogus"], "dataset_tool.py: error: unrecognized arguments: --bogus"),
+    (["dataset_tool.py", "nosuch"], "dataset_tool.py: error: argument command: invalid choice: 'nosuch'"),
+    (["generate.py", "images", "--bogus"], "generate.py: error: "),
+    (["evaluate_metrics.py", "--bogus"], "evaluate_metrics.py: error: "),
+    (["benchmarks/train_speed.py", "--res", "12"], "train_speed.py: error: resolution must be a power of two"),
+    (["benchmarks/networks.py", "--bogus"], "networks.py: error: Unknown command line flag 'bogus'"),
+    (["benchmarks/metrics.py", "--bogus"], "metrics.py: error: Unknown command line flag 'bogus'"),
+    (["benchmarks/input_pipeline.py", "--res", "abc"], "input_pipeline.py: error: argument --res: invalid int"),
+    (["benchmarks/gpu_check.py", "--bogus"], "gpu_check.py: error: unrecognized arguments: --bogus"),
+])
+def test_bad_flags_are_one_line(argv, message):
+    result = subprocess.run([sys.executable] + argv, cwd=REPO, env=user_env(), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
+
 
 def _write_truncated_dataset(path):
     from datasets.tfrecord_export import TFRecordExporter
