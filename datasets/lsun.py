@@ -8,7 +8,7 @@ import PIL.Image
 
 from datasets.errors import DatasetError
 from datasets.image_folder import center_crop_square
-from datasets.parallel import ordered_map
+from utils.parallel import ordered_map
 from datasets.tfrecord_export import TFRecordExporter
 
 #----------------------------------------------------------------------------

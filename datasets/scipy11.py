@@ -13,7 +13,7 @@ import decimal
 
 import numpy as np
 
-from datasets import blas_threads
+from utils import blas_threads
 
 _U64 = 2.0 ** -53                   # Unit roundoff of double.
 _BLOCK = 32                         # Output samples per banded matrix block.

@@ -51,6 +51,7 @@ import time
 
 import numpy as np
 
+from utils import files
 from utils.progress import format_time
 
 # Metric name -> (module, API constructor takes the Inception graph).
@@ -142,17 +143,13 @@ def _append_lines(
 ):
     """Append complete lines via a temporary file and a rename, so the file is never half-written."""
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         old = ""
         if os.path.exists(path):
             with open(path, "rt") as file:
                 old = file.read()
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "wt") as file:
-            file.write(old + "".join(line + "\n" for line in lines))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
+        with files.atomic_path(path) as tmp:
+            with open(tmp, "wt") as file:
+                file.write(old + "".join(line + "\n" for line in lines))
     except OSError as error:
         raise EvaluationError(f"cannot write the metric log {path} ({error.strerror or error}); "
                               f"pass a writable log file") from None

@@ -28,7 +28,9 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from training import misc
+from utils import files
+from utils.images import box_downsample
+from utils.images import to_uint8
 
 FAMILIES = ("progan", "stylegan")
 NOISE_MODES = ("const", "random")
@@ -59,17 +61,6 @@ def generator_info(Gs):             # A ProGAN or StyleGAN generator.
 #----------------------------------------------------------------------------
 # Official output transforms.
 
-def _shrink(images,                 # [N, H, W, C] float images.
-            factor):                # Integer box-filter factor (official `out_shrink` / `shrink`).
-    """Average-pool by `factor` in float32, as the official `tf.nn.avg_pool` VALID."""
-    if factor <= 1:
-        return images
-    n, h, w, c = images.shape
-    h, w = h // factor, w // factor
-    images = images[:, :h * factor, :w * factor]
-    return images.reshape(n, h, factor, w, factor, c).mean(axis=(2, 4), dtype=np.float32)
-
-
 def official_uint8(images,          # [N, H, W, C] float generator output, nominally in [-1, 1].
                    family,          # 'progan' or 'stylegan': which official conversion.
                    shrink=1):       # Box-filter downscale factor applied first (official image_shrink).
@@ -77,13 +68,13 @@ def official_uint8(images,          # [N, H, W, C] float generator output, nomin
     images = np.asarray(images, np.float32)
     if family == "progan":
         if shrink <= 1:
-            return misc.to_uint8(images, [-1, 1])   # rint(x * 127.5 + 127.5), clipped.
+            return to_uint8(images, [-1, 1])   # rint(x * 127.5 + 127.5), clipped.
         # Network.run: multiply and add, then out_shrink, then round.
         scaled = images * np.float32(127.5) + np.float32(127.5)
-        return misc.to_uint8(_shrink(scaled, int(shrink)), [0, 255])
+        return to_uint8(box_downsample(scaled, int(shrink)), [0, 255])
     if family == "stylegan":
         # convert_images_to_uint8: shrink first, then x * 127.5 + 128 and saturate_cast (truncation).
-        images = _shrink(images, int(shrink)) * np.float32(127.5) + np.float32(128.0)
+        images = box_downsample(images, int(shrink)) * np.float32(127.5) + np.float32(128.0)
         return np.clip(images, 0, 255).astype(np.uint8)
     raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
 
@@ -225,15 +216,8 @@ def export_keras(Gs,                # ProGAN or StyleGAN generator.
     path = os.path.abspath(os.fspath(path))
     if not path.endswith(".keras"):
         raise ValueError(f"{path}: a Keras archive must end in .keras")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)[:-6]}.{os.getpid()}.tmp.keras")
-    try:
+    with files.atomic_path(path, suffix=".keras") as tmp:   # Keras saves only to names ending in .keras.
         Gs.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
