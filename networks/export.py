@@ -1,4 +1,4 @@
-"""Generator inspection, the official uint8 output transforms, and export for serving.
+"""Export of a generator for serving, and the TensorFlow twin of the official uint8 transforms.
 
 A trained (or official) generator `Gs` leaves the project in two forms:
 
@@ -9,11 +9,8 @@ A trained (or official) generator `Gs` leaves the project in two forms:
   scripts convert them (`official_uint8`);
 * a native Keras `.keras` file of `Gs` (reload with `load_keras`).
 
-The two official conversions differ: ProGAN's `Network.run(out_mul=127.5,
-out_add=127.5, out_dtype=uint8)` rounds half to even (tfutil.py, `tf.round`
-then `tf.saturate_cast`), StyleGAN's `convert_images_to_uint8` adds 0.5 and
-truncates (dnnlib/tflib/tfutil.py, `tf.saturate_cast`). Both are kept, so a
-port image equals the official one bit for bit when the floats agree.
+The conversions themselves, `generator_family` and `generator_info` live in
+`networks.generators` (no TensorFlow) and are re-exported here.
 
 Public API: `generator_family`, `generator_info`, `official_uint8`,
 `official_uint8_tf`, `GeneratorServer`, `export_saved_model`, `export_keras`,
@@ -28,56 +25,16 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from networks.generators import FAMILIES
+from networks.generators import generator_family
+from networks.generators import generator_info
+from networks.generators import official_uint8  # noqa: F401  (public API of this module, as before)
 from utils import files
-from utils.images import box_downsample
-from utils.images import to_uint8
 
-FAMILIES = ("progan", "stylegan")
 NOISE_MODES = ("const", "random")
 
 #----------------------------------------------------------------------------
-# Inspection.
-
-def generator_family(Gs):           # A ProGAN or StyleGAN generator (Keras model).
-    """'stylegan' for a G_style network (it has mapping and synthesis), 'progan' for G_paper."""
-    if hasattr(Gs, "mapping") and hasattr(Gs, "synthesis"):
-        return "stylegan"
-    if getattr(Gs, "official_build_func_name", None) == "G_paper":
-        return "progan"
-    raise ValueError(f"{type(Gs).__name__} is neither a ProGAN nor a StyleGAN generator")
-
-
-def generator_info(Gs):             # A ProGAN or StyleGAN generator.
-    """Dict of family, latent_size, label_size, resolution, num_channels (and num_layers for StyleGAN)."""
-    family = generator_family(Gs)
-    if family == "progan":
-        config = Gs.get_config()
-        info = {key: int(config[key]) for key in ("latent_size", "label_size", "resolution", "num_channels")}
-    else:
-        info = {key: int(getattr(Gs, key))
-                for key in ("latent_size", "label_size", "resolution", "num_channels", "num_layers")}
-    return dict(info, family=family)
-
-#----------------------------------------------------------------------------
 # Official output transforms.
-
-def official_uint8(images,          # [N, H, W, C] float generator output, nominally in [-1, 1].
-                   family,          # 'progan' or 'stylegan': which official conversion.
-                   shrink=1):       # Box-filter downscale factor applied first (official image_shrink).
-    """Convert generator output to uint8 exactly as the official scripts of `family` do."""
-    images = np.asarray(images, np.float32)
-    if family == "progan":
-        if shrink <= 1:
-            return to_uint8(images, [-1, 1])   # rint(x * 127.5 + 127.5), clipped.
-        # Network.run: multiply and add, then out_shrink, then round.
-        scaled = images * np.float32(127.5) + np.float32(127.5)
-        return to_uint8(box_downsample(scaled, int(shrink)), [0, 255])
-    if family == "stylegan":
-        # convert_images_to_uint8: shrink first, then x * 127.5 + 128 and saturate_cast (truncation).
-        images = box_downsample(images, int(shrink)) * np.float32(127.5) + np.float32(128.0)
-        return np.clip(images, 0, 255).astype(np.uint8)
-    raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
-
 
 def official_uint8_tf(images,       # [N, H, W, C] float32 tensor.
                       family):      # 'progan' or 'stylegan'.
