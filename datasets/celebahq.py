@@ -31,6 +31,7 @@ from datasets import jpeg8d
 from datasets import pillow311
 from datasets import scipy11
 from datasets.errors import DatasetError
+from datasets.tfrecord_export import TFRecordExporter
 from utils import blas_threads
 from utils.parallel import ordered_map
 
@@ -193,7 +194,7 @@ def celebahq_process(jpeg_path,     # Original in-the-wild CelebA JPEG (img_cele
 
 def _crypto():
     try:
-        from cryptography.fernet import Fernet, InvalidToken
+        from cryptography.fernet import Fernet, InvalidToken  # Lazy: optional, for create_celebahq only.
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
     except ImportError:
@@ -367,8 +368,6 @@ def create_celebahq(tfrecord_dir,   # New dataset folder.
     Every image is checked against `proc_md5` before its delta is added and against `final_md5`
     after; a mismatch raises DatasetError naming the image, and the output folder is not created.
     """
-    from datasets.tfrecord_export import TFRecordExporter  # pylint: disable=import-outside-toplevel
-
     print('Loading CelebA from "%s"' % celeba_dir)
     image_dir = os.path.join(celeba_dir, "img_celeba")
     if not os.path.isdir(image_dir):

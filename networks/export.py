@@ -25,6 +25,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from networks import progan  # noqa: F401  (registers the serializable classes that load_keras reads)
+from networks import stylegan  # noqa: F401  (likewise)
 from networks.generators import FAMILIES
 from networks.generators import generator_family
 from networks.generators import generator_info
@@ -180,7 +182,6 @@ def export_keras(Gs,                # ProGAN or StyleGAN generator.
 
 def load_keras(path):               # A .keras file written by `export_keras`.
     """Load a generator saved by `export_keras` (registers the ProGAN and StyleGAN classes first)."""
-    from networks import progan, stylegan  # noqa: F401  (register the serializable classes)
     return keras.saving.load_model(os.fspath(path), compile=False)
 
 #----------------------------------------------------------------------------
