@@ -12,7 +12,7 @@ from utils.progress import Progress
 #----------------------------------------------------------------------------
 
 def _open_dataset(tfrecord_dir, max_label_size):
-    from training.dataset import TFRecordDataset  # pylint: disable=import-outside-toplevel
+    from training.dataset import TFRecordDataset  # Lazy and upward (datasets -> training): it imports TensorFlow; the reader is to move into datasets/.
     print('Loading dataset "%s"' % tfrecord_dir)
     return TFRecordDataset(tfrecord_dir, max_label_size=max_label_size, repeat=False, shuffle_mb=0, prefetch_mb=0)
 
