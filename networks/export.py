@@ -129,12 +129,6 @@ class GeneratorServer(tf.Module):
         return net.synthesis(dlatents, randomize_noise=self.noise_mode == "random")
 
 
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _replace_path(tmp,              # Completed temporary file or directory.
                   path):            # Destination; an existing one is replaced.
     """Move `tmp` to `path`; an old `path` is removed only after the new one is complete."""
@@ -156,8 +150,7 @@ def export_saved_model(Gs,          # ProGAN or StyleGAN generator.
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     server = GeneratorServer(Gs, noise_mode=noise_mode)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
-    os.chmod(tmp, 0o777 & ~_umask())    # mkdtemp makes it private; the export is an ordinary directory.
+    tmp = files.temp_directory(path)
     try:
         tf.saved_model.save(server, tmp, signatures={"serving_default": server.serve.get_concrete_function()})
         _replace_path(tmp, path)

@@ -8,6 +8,7 @@ file is created by open() as usual, so the result has the ordinary file mode (um
 
 import contextlib
 import os
+import tempfile
 
 
 def temp_sibling(
@@ -18,6 +19,26 @@ def temp_sibling(
     path = os.path.abspath(os.fspath(path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp{suffix}")
+
+
+def temp_directory(
+    path,               # Final folder path; its parent folder must exist.
+):
+    """A new hidden folder next to `path` to fill until it is complete, with the ordinary mode.
+
+    mkdtemp makes the folder private (0700); the result is to be an ordinary folder (umask applies).
+    """
+    path = os.path.abspath(os.fspath(path))
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
+
+
+def current_umask():
+    """The process umask (os.umask can only be read by setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def commit(
