@@ -28,7 +28,7 @@ def celebahq_process(jpeg_path,     # Original in-the-wild CelebA JPEG.
                      landmarks,     # [5, 2] landmarks (eyes, nose, mouth corners).
                      ):
     """The CelebA-HQ image before its delta is added: uint8 [3, 1024, 1024]."""
-    from datasets.celebahq import celebahq_process as process  # pylint: disable=import-outside-toplevel
+    from datasets.celebahq import celebahq_process as process  # Lazy: a module loads when its command runs (COMMANDS).
     return process(jpeg_path, landmarks)
 
 
@@ -40,7 +40,7 @@ def create_celebahq(tfrecord_dir,   # New dataset folder.
                     overwrite=False,  # Replace an existing output folder.
                     ):
     """Official `create_celebahq` (implemented in datasets/celebahq.py)."""
-    from datasets.celebahq import create_celebahq as create  # pylint: disable=import-outside-toplevel
+    from datasets.celebahq import create_celebahq as create  # Lazy: a module loads when its command runs (COMMANDS).
     kwargs = {'overwrite': True} if overwrite else {}
     return create(tfrecord_dir, celeba_dir, delta_dir, num_threads=num_threads, num_tasks=num_tasks, **kwargs)
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from datasets.errors import DatasetError
 from datasets.image_folder import open_image
-from datasets.parallel import ordered_map
+from utils.parallel import ordered_map
 from datasets.tfrecord_export import TFRecordExporter
 
 CELEBA_IMAGES = 202599

@@ -17,9 +17,7 @@ with one line naming the image; no delta is ever added to a wrong base, and no d
 """
 import base64
 import bz2
-import collections
 import concurrent.futures
-import contextlib
 import glob
 import hashlib
 import math
@@ -33,6 +31,9 @@ from datasets import jpeg8d
 from datasets import pillow311
 from datasets import scipy11
 from datasets.errors import DatasetError
+from datasets.tfrecord_export import TFRecordExporter
+from utils import blas_threads
+from utils.parallel import ordered_map
 
 CELEBA_IMAGES = 202599              # img_celeba/*.jpg files and landmark rows.
 CELEBAHQ_IMAGES = 30000             # Rows of image_list.txt.
@@ -193,7 +194,7 @@ def celebahq_process(jpeg_path,     # Original in-the-wild CelebA JPEG (img_cele
 
 def _crypto():
     try:
-        from cryptography.fernet import Fernet, InvalidToken
+        from cryptography.fernet import Fernet, InvalidToken  # Lazy: optional, for create_celebahq only.
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
     except ImportError:
@@ -327,22 +328,6 @@ def _read_image_list(path,          # delta_dir/image_list.txt
 # Parallel processing.
 
 
-@contextlib.contextmanager
-def _single_threaded_blas():
-    """Spawned workers inherit this environment: one BLAS thread each, no oversubscription."""
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: "1" for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _ordered_process_map(func,      # Picklable function of one task.
                          tasks,     # Iterable of picklable tasks.
                          num_workers,   # Worker processes; <= 1 runs in this process.
@@ -357,24 +342,13 @@ def _ordered_process_map(func,      # Picklable function of one task.
         for task in tasks:
             yield func(task)
         return
-    max_in_flight = max(int(max_in_flight), 1)
-    with _single_threaded_blas():
-        pool = concurrent.futures.ProcessPoolExecutor(num_workers, mp_context=multiprocessing.get_context("spawn"))
-        pending = collections.deque()
+    with blas_threads.single_threaded_children():
         try:
-            for task in tasks:
-                pending.append(pool.submit(func, task))
-                if len(pending) >= max_in_flight:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            yield from ordered_map(func, tasks, num_workers, max(int(max_in_flight), 1),
+                                   mp_context=multiprocessing.get_context("spawn"))
         except concurrent.futures.process.BrokenProcessPool:
             raise DatasetError("a worker process died (out of memory? try a smaller --num_threads); "
                                "nothing was written") from None
-        finally:
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
 
 #----------------------------------------------------------------------------
 
@@ -394,8 +368,6 @@ def create_celebahq(tfrecord_dir,   # New dataset folder.
     Every image is checked against `proc_md5` before its delta is added and against `final_md5`
     after; a mismatch raises DatasetError naming the image, and the output folder is not created.
     """
-    from datasets.tfrecord_export import TFRecordExporter  # pylint: disable=import-outside-toplevel
-
     print('Loading CelebA from "%s"' % celeba_dir)
     image_dir = os.path.join(celeba_dir, "img_celeba")
     if not os.path.isdir(image_dir):

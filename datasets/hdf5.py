@@ -14,7 +14,7 @@ def create_from_hdf5(tfrecord_dir,      # New dataset folder.
                      ):
     """Official `create_from_hdf5`: uses the highest-resolution `data*` array; labels from `<stem>-labels.npy`."""
     print('Loading HDF5 archive from "%s"' % hdf5_filename)
-    import h5py  # pylint: disable=import-outside-toplevel
+    import h5py  # Lazy: an optional dependency, needed by create_from_hdf5 only.
     if not os.path.isfile(hdf5_filename):
         raise DatasetError('HDF5 archive "%s" does not exist' % hdf5_filename)
     try:

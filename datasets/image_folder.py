@@ -6,7 +6,7 @@ import numpy as np
 import PIL.Image
 
 from datasets.errors import DatasetError
-from datasets.parallel import ordered_map
+from utils.parallel import ordered_map
 from datasets.tfrecord_export import TFRecordExporter
 
 SUPPORTED_MODES = {'L': 1, 'RGB': 3}

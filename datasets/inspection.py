@@ -3,15 +3,16 @@ import itertools
 import os
 
 import numpy as np
-import PIL.Image
 
 from datasets.errors import DatasetError
+from utils.images import create_image_grid
+from utils.images import to_pil
 from utils.progress import Progress
 
 #----------------------------------------------------------------------------
 
 def _open_dataset(tfrecord_dir, max_label_size):
-    from training.dataset import TFRecordDataset  # pylint: disable=import-outside-toplevel
+    from training.dataset import TFRecordDataset  # Lazy and upward (datasets -> training): it imports TensorFlow; the reader is to move into datasets/.
     print('Loading dataset "%s"' % tfrecord_dir)
     return TFRecordDataset(tfrecord_dir, max_label_size=max_label_size, repeat=False, shuffle_mb=0, prefetch_mb=0)
 
@@ -23,10 +24,6 @@ def iterate_images(dataset,         # TFRecordDataset opened with repeat=False, 
     for images, labels in dataset.get_dataset(batch_size, 0):
         for image, label in zip(images.numpy(), labels.numpy()):
             yield image, label
-
-
-def _to_pil(image):
-    return PIL.Image.fromarray(image[:, :, 0], 'L') if image.shape[2] == 1 else PIL.Image.fromarray(image, 'RGB')
 
 
 def _describe_image_difference(idx, image_a, image_b):
@@ -54,14 +51,10 @@ def display(tfrecord_dir,       # Dataset folder.
         shown.append(image)
     columns = min(columns, len(shown))
     rows = (len(shown) - 1) // columns + 1
-    height, width, channels = shown[0].shape
-    grid = np.zeros([rows * height, columns * width, channels], np.uint8)
-    for idx, image in enumerate(shown):
-        row, col = divmod(idx, columns)
-        grid[row * height:(row + 1) * height, col * width:(col + 1) * width] = image
+    grid = create_image_grid(np.stack(shown), (columns, rows))
     if out is None:
         out = '%s-display.png' % os.path.basename(os.path.normpath(tfrecord_dir))
-    _to_pil(grid).save(out)
+    to_pil(grid).save(out)
     print('Displayed %d images in "%s".' % (len(shown), out))
 
 
@@ -78,7 +71,7 @@ def extract(tfrecord_dir,       # Dataset folder.
     idx = 0
     progress = Progress(dataset.num_images)
     for idx, (image, _label) in enumerate(iterate_images(dataset), 1):
-        _to_pil(image).save(os.path.join(output_dir, 'img%08d.png' % (idx - 1)))
+        to_pil(image).save(os.path.join(output_dir, 'img%08d.png' % (idx - 1)))
         progress.update(idx)
     progress.close()
     print('Extracted %d images.' % idx)

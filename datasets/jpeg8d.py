@@ -15,7 +15,7 @@ LIBJPEG_VERSION = "8d"
 
 def _jpeglib():
     try:
-        import jpeglib
+        import jpeglib  # Lazy: an optional dependency, needed by create_celebahq only.
     except ImportError:
         raise DatasetError("create_celebahq needs the IJG libjpeg 8d decoder: pip install jpeglib") from None
     if jpeglib.version.get() != LIBJPEG_VERSION:

@@ -8,14 +8,14 @@ import PIL.Image
 
 from datasets.errors import DatasetError
 from datasets.image_folder import center_crop_square
-from datasets.parallel import ordered_map
+from utils.parallel import ordered_map
 from datasets.tfrecord_export import TFRecordExporter
 
 #----------------------------------------------------------------------------
 
 def _open_lmdb(lmdb_dir):
     try:
-        import lmdb  # pylint: disable=import-outside-toplevel
+        import lmdb  # Lazy: an optional dependency, needed by the LSUN commands only.
     except ImportError:
         raise DatasetError('reading LSUN needs the lmdb package: pip install lmdb') from None
     if not os.path.exists(lmdb_dir):

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from datasets import blas_threads
+from utils import blas_threads
 
 _SUPPORT = np.float32(3.0)          # Lanczos-3 support (struct filter LANCZOS in Resample.c).
 _U32 = 2.0 ** -24                   # Unit roundoff of float32.

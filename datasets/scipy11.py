@@ -12,8 +12,9 @@ float32 rounding the matrix product cannot decide. The result equals scipy 1.1 o
 import decimal
 
 import numpy as np
+import scipy.ndimage
 
-from datasets import blas_threads
+from utils import blas_threads
 
 _U64 = 2.0 ** -53                   # Unit roundoff of double.
 _BLOCK = 32                         # Output samples per banded matrix block.
@@ -83,7 +84,6 @@ def _correlate(src, weights, axis, exact):
     if not np.array_equal(weights, weights[::-1]):
         raise ValueError("correlate handles symmetric weights only")
     if radius >= n:  # Lines shorter than the kernel reflect more than once: scipy's own loop.
-        import scipy.ndimage  # pylint: disable=import-outside-toplevel
         return scipy.ndimage.correlate1d(np.asarray(src, np.float32), weights, axis, mode="reflect")
     span = _BLOCK + 2 * radius
     toeplitz = np.zeros((_BLOCK, span), np.float64)

@@ -10,7 +10,7 @@ the dataset deterministic however many threads draw it.
 import numpy as np
 
 from datasets.errors import DatasetError
-from datasets.parallel import ordered_map
+from utils.parallel import ordered_map
 from datasets.tfrecord_export import TFRecordExporter
 
 SHAPE_KINDS = ('circle', 'square', 'triangle')

@@ -19,6 +19,7 @@ import numpy as np
 
 from datasets.errors import DatasetError
 from datasets.tfrecord_format import example_prefix
+from utils import files
 from utils.progress import Progress
 
 #----------------------------------------------------------------------------
@@ -130,13 +131,10 @@ class TFRecordExporter:
         parent = os.path.dirname(os.path.abspath(self.tfrecord_dir))
         self._make_parents(parent)
         try:
-            self._tmp_dir = tempfile.mkdtemp(prefix='.%s.tmp-' % os.path.basename(self.tfrecord_dir), dir=parent)
+            self._tmp_dir = files.temp_directory(self.tfrecord_dir)
         except OSError as err:
             self._remove_created_parents()
             raise DatasetError('cannot create a folder next to "%s": %s' % (self.tfrecord_dir, err.strerror)) from None
-        umask = os.umask(0o022)  # mkdtemp makes the folder private; give the dataset normal permissions.
-        os.umask(umask)
-        os.chmod(self._tmp_dir, 0o777 & ~umask)
         if self.print_progress:
             print('Creating dataset "%s"' % tfrecord_dir)
 

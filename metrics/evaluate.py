@@ -39,6 +39,10 @@ Public API: `evaluate_run`, `evaluate_snapshot`, `Evaluator`, `METRICS`, `parse_
 `default_minibatch_size`, `default_log_name`, `list_snapshots`, `snapshot_kimg`, `snapshot_title`,
 `run_dataset_args`, `load_generator`, `generate_uint8`, `apply_mirror_augment`,
 `latent_random_state`, `metric_random_state`, `mirror_random_state`, `EvaluationError`.
+
+Importing this module does not import TensorFlow: the metric modules, the dataset reader and
+TensorFlow itself are imported where an evaluation first needs them, so that evaluate_metrics.py
+checks its arguments (and reports bad ones) in a fraction of a second.
 """
 
 import collections
@@ -51,6 +55,8 @@ import time
 
 import numpy as np
 
+from networks import generators
+from utils import files
 from utils.progress import format_time
 
 # Metric name -> (module, API constructor takes the Inception graph).
@@ -142,17 +148,13 @@ def _append_lines(
 ):
     """Append complete lines via a temporary file and a rename, so the file is never half-written."""
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         old = ""
         if os.path.exists(path):
             with open(path, "rt") as file:
                 old = file.read()
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "wt") as file:
-            file.write(old + "".join(line + "\n" for line in lines))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
+        with files.atomic_path(path) as tmp:
+            with open(tmp, "wt") as file:
+                file.write(old + "".join(line + "\n" for line in lines))
     except OSError as error:
         raise EvaluationError(f"cannot write the metric log {path} ({error.strerror or error}); "
                               f"pass a writable log file") from None
@@ -228,14 +230,13 @@ def run_dataset_args(
 def load_generator(
     pkl_path,               # Snapshot or official (G, D, Gs) pickle.
 ):
-    """Gs of a network pickle (G and D are not built)."""
-    from networks import official
+    """Gs of a network pickle (G and D are not built), by the loader generate.py and export share."""
     if not os.path.isfile(pkl_path):
         raise EvaluationError(f"snapshot {pkl_path} does not exist; pass a run directory or a network .pkl")
-    states = official.read_pickle(pkl_path)
-    if len(states) != 3:
-        raise EvaluationError(f"{pkl_path} holds {len(states)} network(s); expected a snapshot (G, D, Gs)")
-    return official.network_from_state(states[2], pkl_path)
+    try:
+        return generators.load_generator(pkl_path)
+    except generators.SnapshotError as error:
+        raise EvaluationError(str(error)) from None
 
 
 def generate_uint8(
@@ -245,10 +246,9 @@ def generate_uint8(
     family,                 # 'progan' or 'stylegan': which official uint8 conversion.
 ):
     """Gs images as official uint8 NHWC, grayscale tiled to RGB."""
-    from networks.export import official_uint8
     images = generate(latents, labels)
     images = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
-    return _rgb(official_uint8(images, family))
+    return _rgb(generators.official_uint8(images, family))
 
 #----------------------------------------------------------------------------
 # Evaluation.
@@ -316,13 +316,13 @@ class Evaluator:
         self.title_width = max(10, int(title_width))
         self.inception_graph = None
         if any(METRICS[name][1] for name in self.metric_names):
-            from metrics import inception
+            from metrics import inception  # Lazy: it imports TensorFlow (see the module docstring).
             try:
                 self.inception_graph = inception.resolve_graph_path(inception_graph)
             except inception.InceptionGraphError as error:
                 raise EvaluationError(str(error)) from None
 
-        from training.dataset import TFRecordDataset
+        from training.dataset import TFRecordDataset  # Lazy: it imports TensorFlow.
         dataset_args = dict(dataset_args)
         for key in ("shuffle_mb", "repeat", "seed"):
             dataset_args.pop(key, None)
@@ -502,7 +502,7 @@ class Evaluator:
             raise EvaluationError(f"real_passes must be 1 or 2, got {real_passes}")
         if self.reals_state is not None:
             raise EvaluationError("the reals were already evaluated; create a new Evaluator")
-        from metrics import frechet_inception_distance as fid_lib
+        from metrics import frechet_inception_distance as fid_lib  # Lazy: it imports TensorFlow.
         self._ensure_header()
         if self.num_images > self.dataset.num_images * (1 if real_passes == 1 else 0.5):
             self.log(f"  note: {real_passes * self.num_images} reals asked for, the dataset has "
@@ -556,9 +556,8 @@ class Evaluator:
         return self._record(title, time.time() - start, values)
 
     def _generator_fn(self, Gs, what):
-        import tensorflow as tf
-        from networks.export import generator_info
-        info = generator_info(Gs)
+        import tensorflow as tf  # Lazy: this module stays light, so evaluate_metrics.py checks its arguments first.
+        info = generators.generator_info(Gs)
         if info["resolution"] != self.resolution:
             raise EvaluationError(f"{what} generates {info['resolution']}x{info['resolution']} images but the "
                                   f"dataset is {self.resolution}x{self.resolution}; pass the matching --dataset")

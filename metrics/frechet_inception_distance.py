@@ -20,6 +20,7 @@ import scipy.linalg
 
 from metrics import inception
 from metrics.metric_base import minibatches
+from utils import files
 
 #----------------------------------------------------------------------------
 
@@ -116,15 +117,8 @@ def save_statistics(
     sigma,                  # [D, D] covariance.
 ):
     """Write (mu, sigma) atomically: to a temporary name, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}.npz"
-    try:
+    with files.atomic_path(path, suffix=".npz") as tmp:   # np.savez appends .npz to other names.
         np.savez(tmp, mu=mu, sigma=sigma)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def cached_real_statistics(

@@ -16,9 +16,11 @@ Classifiers are callables `classifier(images) -> [N] or [N, 1]` logits on NHWC i
 import os
 
 import numpy as np
+import sklearn.svm
 
 from metrics.metric_base import downsample_to_256
 from metrics.metric_base import to_numpy
+from networks import official
 
 # The 40 CelebA attributes, in the order (and with the file names) of the official classifiers.
 CELEBAHQ_ATTRIBUTES = [
@@ -109,8 +111,6 @@ def sample_attributes(
 
 def _fit_predict(inputs, targets, svm_random_state):
     """LinearSVC with the defaults of the official era (dual, squared hinge, C=1, 1000 iterations)."""
-    import sklearn.svm
-
     try:
         svm = sklearn.svm.LinearSVC(penalty="l2", loss="squared_hinge", dual=True, tol=1e-4, C=1.0,
                                     max_iter=1000, random_state=svm_random_state)
@@ -180,8 +180,6 @@ def load_celebahq_classifiers(
         raise FileNotFoundError(
             f"classifier folder {directory or '(none given)'} not found: download the 40 "
             f"celebahq-classifier-XX-*.pkl from {CLASSIFIER_URL_DIR} into a folder and pass it or set {CLASSIFIERS_ENV_VAR}")
-    from networks import official  # Lazy: the restricted reader of official pickles.
-
     classifiers = {}
     for attrib_idx in attrib_indices:
         path = os.path.join(directory, classifier_filename(attrib_idx))

@@ -1,9 +1,11 @@
 """Helpers shared by the metric modules."""
 
 import concurrent.futures
-import os
 
 import numpy as np
+
+from utils.images import box_downsample
+from utils.parallel import usable_cpus
 
 _executor = None
 
@@ -18,11 +20,7 @@ def thread_pool():
 
 def num_workers():
     """Number of worker threads: the usable CPUs, at most 16."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # Not Linux.
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 16))
+    return min(usable_cpus(), 16)
 
 
 def minibatches(
@@ -49,6 +47,4 @@ def downsample_to_256(
     when the images are larger than 256 (PPL and LS feed 256x256 networks)."""
     if images.shape[1] <= 256:
         return images
-    factor = images.shape[1] // 256
-    n, h, w, ch = images.shape
-    return images.reshape(n, h // factor, factor, w // factor, factor, ch).mean(axis=(2, 4))
+    return box_downsample(images, images.shape[1] // 256)

@@ -19,9 +19,11 @@ the file was not available to check its variable layout and input normalisation 
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from metrics.metric_base import downsample_to_256
 from metrics.metric_base import to_numpy
+from networks import official
 
 VGG16_PERCEPTUAL_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan/networks/metrics/vgg16_zhang_perceptual.pkl"
 VGG16_PERCEPTUAL_ENV_VAR = "VGG16_PERCEPTUAL"
@@ -199,8 +201,6 @@ class LPIPSVGG16:
         input_mean=(0.485, 0.456, 0.406),   # Per-channel mean of the [0, 1] input.
         input_std=(0.229, 0.224, 0.225),    # Per-channel standard deviation of the [0, 1] input.
     ):
-        import tensorflow as tf
-
         if len(conv_kernels) != 13 or len(conv_biases) != 13 or len(lpips_weights) != 5:
             raise ValueError("LPIPS VGG16 needs 13 conv kernels, 13 biases and 5 head weights")
         self._tf = tf
@@ -289,8 +289,6 @@ def load_vgg16_perceptual(
         raise FileNotFoundError(
             f"perceptual network {path or '(none given)'} not found: download {VGG16_PERCEPTUAL_URL} "
             f"and pass its path or set {VGG16_PERCEPTUAL_ENV_VAR}")
-    from networks import official  # Lazy: the restricted reader of official pickles.
-
     states = official.read_pickle(path)
     return lpips_from_variables(states[-1].variables, source=path)
 

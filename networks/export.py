@@ -1,4 +1,4 @@
-"""Generator inspection, the official uint8 output transforms, and export for serving.
+"""Export of a generator for serving, and the TensorFlow twin of the official uint8 transforms.
 
 A trained (or official) generator `Gs` leaves the project in two forms:
 
@@ -9,11 +9,8 @@ A trained (or official) generator `Gs` leaves the project in two forms:
   scripts convert them (`official_uint8`);
 * a native Keras `.keras` file of `Gs` (reload with `load_keras`).
 
-The two official conversions differ: ProGAN's `Network.run(out_mul=127.5,
-out_add=127.5, out_dtype=uint8)` rounds half to even (tfutil.py, `tf.round`
-then `tf.saturate_cast`), StyleGAN's `convert_images_to_uint8` adds 0.5 and
-truncates (dnnlib/tflib/tfutil.py, `tf.saturate_cast`). Both are kept, so a
-port image equals the official one bit for bit when the floats agree.
+The conversions themselves, `generator_family` and `generator_info` live in
+`networks.generators` (no TensorFlow) and are re-exported here.
 
 Public API: `generator_family`, `generator_info`, `official_uint8`,
 `official_uint8_tf`, `GeneratorServer`, `export_saved_model`, `export_keras`,
@@ -28,65 +25,18 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from training import misc
+from networks import progan  # noqa: F401  (registers the serializable classes that load_keras reads)
+from networks import stylegan  # noqa: F401  (likewise)
+from networks.generators import FAMILIES
+from networks.generators import generator_family
+from networks.generators import generator_info
+from networks.generators import official_uint8  # noqa: F401  (public API of this module, as before)
+from utils import files
 
-FAMILIES = ("progan", "stylegan")
 NOISE_MODES = ("const", "random")
 
 #----------------------------------------------------------------------------
-# Inspection.
-
-def generator_family(Gs):           # A ProGAN or StyleGAN generator (Keras model).
-    """'stylegan' for a G_style network (it has mapping and synthesis), 'progan' for G_paper."""
-    if hasattr(Gs, "mapping") and hasattr(Gs, "synthesis"):
-        return "stylegan"
-    if getattr(Gs, "official_build_func_name", None) == "G_paper":
-        return "progan"
-    raise ValueError(f"{type(Gs).__name__} is neither a ProGAN nor a StyleGAN generator")
-
-
-def generator_info(Gs):             # A ProGAN or StyleGAN generator.
-    """Dict of family, latent_size, label_size, resolution, num_channels (and num_layers for StyleGAN)."""
-    family = generator_family(Gs)
-    if family == "progan":
-        config = Gs.get_config()
-        info = {key: int(config[key]) for key in ("latent_size", "label_size", "resolution", "num_channels")}
-    else:
-        info = {key: int(getattr(Gs, key))
-                for key in ("latent_size", "label_size", "resolution", "num_channels", "num_layers")}
-    return dict(info, family=family)
-
-#----------------------------------------------------------------------------
 # Official output transforms.
-
-def _shrink(images,                 # [N, H, W, C] float images.
-            factor):                # Integer box-filter factor (official `out_shrink` / `shrink`).
-    """Average-pool by `factor` in float32, as the official `tf.nn.avg_pool` VALID."""
-    if factor <= 1:
-        return images
-    n, h, w, c = images.shape
-    h, w = h // factor, w // factor
-    images = images[:, :h * factor, :w * factor]
-    return images.reshape(n, h, factor, w, factor, c).mean(axis=(2, 4), dtype=np.float32)
-
-
-def official_uint8(images,          # [N, H, W, C] float generator output, nominally in [-1, 1].
-                   family,          # 'progan' or 'stylegan': which official conversion.
-                   shrink=1):       # Box-filter downscale factor applied first (official image_shrink).
-    """Convert generator output to uint8 exactly as the official scripts of `family` do."""
-    images = np.asarray(images, np.float32)
-    if family == "progan":
-        if shrink <= 1:
-            return misc.to_uint8(images, [-1, 1])   # rint(x * 127.5 + 127.5), clipped.
-        # Network.run: multiply and add, then out_shrink, then round.
-        scaled = images * np.float32(127.5) + np.float32(127.5)
-        return misc.to_uint8(_shrink(scaled, int(shrink)), [0, 255])
-    if family == "stylegan":
-        # convert_images_to_uint8: shrink first, then x * 127.5 + 128 and saturate_cast (truncation).
-        images = _shrink(images, int(shrink)) * np.float32(127.5) + np.float32(128.0)
-        return np.clip(images, 0, 255).astype(np.uint8)
-    raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
-
 
 def official_uint8_tf(images,       # [N, H, W, C] float32 tensor.
                       family):      # 'progan' or 'stylegan'.
@@ -179,12 +129,6 @@ class GeneratorServer(tf.Module):
         return net.synthesis(dlatents, randomize_noise=self.noise_mode == "random")
 
 
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _replace_path(tmp,              # Completed temporary file or directory.
                   path):            # Destination; an existing one is replaced.
     """Move `tmp` to `path`; an old `path` is removed only after the new one is complete."""
@@ -206,8 +150,7 @@ def export_saved_model(Gs,          # ProGAN or StyleGAN generator.
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     server = GeneratorServer(Gs, noise_mode=noise_mode)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
-    os.chmod(tmp, 0o777 & ~_umask())    # mkdtemp makes it private; the export is an ordinary directory.
+    tmp = files.temp_directory(path)
     try:
         tf.saved_model.save(server, tmp, signatures={"serving_default": server.serve.get_concrete_function()})
         _replace_path(tmp, path)
@@ -225,21 +168,13 @@ def export_keras(Gs,                # ProGAN or StyleGAN generator.
     path = os.path.abspath(os.fspath(path))
     if not path.endswith(".keras"):
         raise ValueError(f"{path}: a Keras archive must end in .keras")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)[:-6]}.{os.getpid()}.tmp.keras")
-    try:
+    with files.atomic_path(path, suffix=".keras") as tmp:   # Keras saves only to names ending in .keras.
         Gs.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
 def load_keras(path):               # A .keras file written by `export_keras`.
     """Load a generator saved by `export_keras` (registers the ProGAN and StyleGAN classes first)."""
-    from networks import progan, stylegan  # noqa: F401  (register the serializable classes)
     return keras.saving.load_model(os.fspath(path), compile=False)
 
 #----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from datasets import celebahq, jpeg8d, pillow311, scipy11
 from datasets.errors import DatasetError
 from datasets.tfrecord_format import read_images
 from tests.conftest import REPO, SHARED, user_env
+from utils import blas_threads
 
 SAMPLES = SHARED / "data" / "celeba-samples"
 VARIANTS = SHARED / "data" / "celeba-variants"
@@ -478,7 +479,7 @@ def test_canvas_route_crops_without_pad_and_is_deterministic():
     local = celebahq.celebahq_process(str(path), landmarks)
     assert local.shape == (3, 1024, 1024) and local.dtype == np.uint8 and local.std() > 10
     # Same bytes from a spawned worker (single-threaded BLAS there, as create_celebahq runs it).
-    with celebahq._single_threaded_blas(), concurrent.futures.ProcessPoolExecutor(
+    with blas_threads.single_threaded_children(), concurrent.futures.ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn")) as pool:
         remote = pool.submit(celebahq.celebahq_process, str(path), landmarks).result()
     np.testing.assert_array_equal(remote, local)

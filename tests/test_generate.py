@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 import generate
+from generation import video
 from networks import export, official, progan, stylegan
 from tests.conftest import REPO, golden_path, user_env
 
@@ -290,7 +291,7 @@ def test_interpolation_video(pickles, tmp_path, capsys):
     latents = np.random.RandomState(7).randn(4, 2, 16).astype(np.float32)
     latents = scipy.ndimage.gaussian_filter(latents, [2.0, 0, 0], mode="wrap")
     latents /= np.sqrt(np.mean(np.square(latents)))
-    np.testing.assert_allclose(generate.interpolation_latents(4, 2, 16, 2.0, 7), latents, rtol=1e-6)
+    np.testing.assert_allclose(video.interpolation_latents(4, 2, 16, 2.0, 7), latents, rtol=1e-6)
     for idx in (0, 3):
         cells = progan_uint8(Gs(latents[idx]).numpy())
         expected = np.concatenate(list(cells), axis=1).repeat(2, axis=0).repeat(2, axis=1).astype(np.float32)
@@ -337,7 +338,7 @@ def test_training_video(tmp_path, capsys):
     colors = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]
     run_dir = str(tmp_path / "000-pgan-test")
     kimgs, lods, seconds = _make_run(run_dir, colors)
-    times, snaps = generate.parse_training_log(run_dir)
+    times, snaps = video.parse_training_log(run_dir)
     assert times == seconds and [s[1] for s in snaps] == kimgs and [s[2] for s in snaps] == lods
     out = tmp_path / "train.mp4"
     run_ok(["training-video", "--run", run_dir, "--duration_sec", "1", "--fps", "8", "--time_warp", "1.0",
