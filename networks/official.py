@@ -32,9 +32,10 @@ import copyreg
 import dataclasses
 import os
 import pickle
-import tempfile
 
 import numpy as np
+
+from utils import files
 
 try:  # numpy >= 2 names the module numpy._core; 1.x pickles still say numpy.core.
     from numpy._core import multiarray as _np_multiarray
@@ -402,19 +403,7 @@ def save_pickle(path,               # Destination .pkl path; written atomically.
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise OfficialPickleError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            _OfficialPickler(file, protocol=4).dump(objects)
-            file.flush()
-            os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes the file private (0600); give it open()'s usual mode.
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with files.atomic_path(path) as tmp, open(tmp, "wb") as file:
+        _OfficialPickler(file, protocol=4).dump(objects)
 
 #----------------------------------------------------------------------------
