@@ -333,7 +333,7 @@ def main(argv):
         # Only the chief writes the run directory; this worker says who it is on every line.
         run_dir = None
         logger.open(None, prefix=f"[{cluster.task_type} {cluster.task_index}] ")
-        print(f"task {cluster.id + 1} of {cluster.num_workers} ({cluster.tasks[cluster.id][2]}): training; "
+        print(f"{cluster.num_workers} workers: this one ({cluster.tasks[cluster.id][2]}) trains, "
               f"{cluster.name(0)} writes the run directory"
               + (f" {resume_dir}" if resume_dir is not None else f" under {FLAGS.result_dir}"))
     else:
