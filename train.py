@@ -5,6 +5,9 @@ Examples:
     python train.py --dataset datasets/ffhq --arch stylegan --gpus 8       # StyleGAN, 8gpu preset
     python train.py --dataset datasets/shapes --res 32 --dry_run           # print resolved options
     python train.py --resume results/000-pgan-shapes-preset-v2-1gpu-fp32   # continue exactly
+
+Several machines: run the same command on each with TensorFlow's TF_CONFIG naming the cluster
+and this worker (README, "Several machines"); only the chief writes the run directory.
 """
 
 import json
