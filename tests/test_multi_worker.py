@@ -112,6 +112,32 @@ def test_two_workers_match_one_process_with_two_replicas(tmp_path, reference):
         assert "[worker 1]" not in file.read()
 
 
+STYLEGAN_FLAGS = ["--arch", "stylegan", "--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", "16",
+                  "--dlatent_size", "16", "--mapping_layers", "2", "--mapping_fmaps", "16", "--minibatch_base", "8",
+                  "--minibatch_dict", "{}", "--lod_initial_resolution", "8", "--tick_kimg_base", "0.032",
+                  "--tick_kimg_dict", "{}", "--total_kimg", "0.064", "--deterministic", "--config", "2gpu",
+                  "--grid_size", "1080p"]
+
+
+@pytest.mark.slow
+def test_stylegan_two_workers_match_one_process_with_two_replicas(tmp_path, reference):
+    """StyleGAN's in-network draws (noise, mixing) are keyed by the global replica id, so they
+    are the same for replica 1 on worker 1 as for replica 1 of one process."""
+    data, _ = reference
+    (out,) = _finish([_start(["--dataset", data, "--result_dir", str(tmp_path / "one"), "--gpus", "2"]
+                             + STYLEGAN_FLAGS)])
+    assert "Exiting..." in out, out[-3000:]
+    outs = _finish(_start_workers(["--dataset", data, "--result_dir", str(tmp_path / "two")] + STYLEGAN_FLAGS))
+    assert "Exiting..." in outs[0] and "Exiting..." in outs[1], outs[0][-2000:] + outs[1][-2000:]
+    from networks import official
+    from training.train_step import flat_variables
+    weights = []
+    for name in ("one", "two"):
+        nets = official.load_pickle(os.path.join(_only_run_dir(tmp_path / name), "network-final.pkl"))
+        weights.append({f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in flat_variables(net).items()})
+    _assert_same_weights(weights[1], weights[0])
+
+
 @pytest.mark.slow
 def test_killed_worker_stops_the_other_and_resume_continues_exactly(tmp_path, reference):
     data, expected = reference
