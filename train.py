@@ -5,6 +5,9 @@ Examples:
     python train.py --dataset datasets/ffhq --arch stylegan --gpus 8       # StyleGAN, 8gpu preset
     python train.py --dataset datasets/shapes --res 32 --dry_run           # print resolved options
     python train.py --resume results/000-pgan-shapes-preset-v2-1gpu-fp32   # continue exactly
+
+Several machines: run the same command on each with TensorFlow's TF_CONFIG naming the cluster
+and this worker (README, "Several machines"); only the chief writes the run directory.
 """
 
 import json
@@ -45,6 +48,8 @@ flags.DEFINE_string("max_label_size", "0", "Labels to use: 0, 'full' or N (offic
 flags.DEFINE_integer("gpus", None, "Replicas for MirroredStrategy (default: all GPUs, or 1 CPU). "
                      "On a CPU-only machine N > 1 splits the CPU into N logical devices.")
 flags.DEFINE_string("result_dir", "results", "Parent folder of run directories.")
+flags.DEFINE_float("worker_timeout", 300.0, "With TF_CONFIG (several workers): seconds to wait for every worker "
+                   "to start; a worker silent for a fifth of it (at least 10 s) counts as lost.")
 flags.DEFINE_string("desc", None, "Run description (default: pgan-<dataset>-<preset>-<precision>).")
 flags.DEFINE_string("resume", None, "Run directory or network snapshot .pkl to resume from.")
 flags.DEFINE_float("resume_kimg", None, "Progress assumed when resuming from a pickle without exact state.")
@@ -122,7 +127,9 @@ def _set_if(target, name, value):
         target[name] = value
 
 
-def resolve_options():
+def resolve_options(
+    replicas=None,      # Replicas of the strategy (several workers); None = --gpus.
+):
     """Turn the flags into the training_loop configuration (the official config.py logic)."""
     from training import presets
     from training.dataset import TFRecordDataset
@@ -130,7 +137,7 @@ def resolve_options():
     if not FLAGS.dataset:
         raise UserError("--dataset is required: a folder made by dataset_tool.py (e.g. create_shapes)")
     arch = FLAGS.arch
-    gpus = FLAGS.gpus or 1
+    gpus = FLAGS.gpus or replicas or 1
     config_name = presets.full_name(FLAGS.config, arch, gpus) if FLAGS.config else presets.default_name(arch, gpus)
     ablations = [name for name in presets.PROGAN_ABLATIONS if FLAGS[name].value]
     if ablations and arch != "progan":
@@ -240,24 +247,25 @@ def resolve_options():
                 D_opt_args=D_opt_args, G_loss_args=G_loss, D_loss_args=D_loss, sched_args=sched, train=train)
 
 
-def configure_devices(
-    num_gpus,       # Replicas asked for (--gpus, or the resumed run's).
+def make_strategy(
+    num_gpus,           # Replicas on this machine (--gpus); with several workers, must be None.
+    cluster=None,       # training.cluster.Cluster from TF_CONFIG, or None for one process.
+    worker_timeout=300, # Seconds to wait for every worker (with a cluster).
 ):
-    """On a CPU-only machine with `num_gpus` > 1, split the CPU into that many logical devices.
+    """The tf.distribute strategy; call before any other TensorFlow work.
 
-    TensorFlow accepts this only before its runtime starts, so it runs before anything else
-    touches TensorFlow (the dataset probe in resolve_options does).
+    One process: MirroredStrategy over `num_gpus` devices (logical CPU devices when there is no
+    GPU). With a cluster: MultiWorkerMirroredStrategy over all workers, each with all its
+    GPUs, or its CPU.
     """
     import tensorflow as tf
-    if num_gpus > 1 and not tf.config.list_physical_devices("GPU"):
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num_gpus)
-
-
-def make_strategy(num_gpus):
-    """MirroredStrategy over `num_gpus` devices (logical CPU devices, see configure_devices, when
-    there is no GPU)."""
-    import tensorflow as tf
+    if cluster is not None:
+        if num_gpus is not None and num_gpus > 1:
+            raise UserError("--gpus does not apply with TF_CONFIG: every worker uses all its GPUs "
+                            "(choose them with CUDA_VISIBLE_DEVICES)")
+        from training import cluster as cluster_lib
+        return cluster_lib.create_strategy(cluster, worker_timeout)
+    num_gpus = num_gpus or 1
     gpus = tf.config.list_physical_devices("GPU")
     if num_gpus <= 1:
         return tf.distribute.get_strategy() if len(gpus) <= 1 else tf.distribute.OneDeviceStrategy("/gpu:0")
@@ -265,6 +273,8 @@ def make_strategy(num_gpus):
         if len(gpus) < num_gpus:
             raise UserError(f"--gpus {num_gpus} asked for, but only {len(gpus)} GPU(s) are visible")
         return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(num_gpus)])
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num_gpus)
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(num_gpus)])
 
 
@@ -300,23 +310,33 @@ def main(argv):
         raise UserError(f"unexpected arguments {' '.join(argv[1:])}; see --help")
     if FLAGS.gpus is not None and FLAGS.gpus < 1:
         raise UserError(f"--gpus must be at least 1, got {FLAGS.gpus}")
+    from training import cluster as cluster_lib
+    try:
+        cluster = cluster_lib.from_environment()
+    except cluster_lib.ClusterError as error:
+        raise UserError(str(error)) from None
 
     resume_dir = resume_pkl = resume_state = None
     if FLAGS.resume:
         resume_dir, resume_pkl, resume_state = locate_resume(FLAGS.resume)
+    options = None
     if resume_dir is not None:  # Exact continuation: the run's own options, in the run's own folder.
         with open(os.path.join(resume_dir, "training_options.json")) as file:
             options = json.load(file)
-        configure_devices(options["num_gpus"])
         if FLAGS["total_kimg"].present:
             options["train"]["total_kimg"] = FLAGS.total_kimg
         for key in ("sched_args",):
             for name, value in list(options[key].items()):
                 if isinstance(value, dict):
                     options[key][name] = {int(k): v for k, v in value.items()}
-    else:
-        configure_devices(FLAGS.gpus or 1)
-        options = resolve_options()
+    strategy = None
+    if not FLAGS.dry_run:
+        # Before the dataset probe below: it runs TensorFlow ops, and a strategy's devices
+        # (logical CPUs, the cluster's servers) can only be set up before the first one.
+        gpus = FLAGS.gpus if options is None else options["num_gpus"]
+        strategy = make_strategy(None if cluster is not None else gpus, cluster, FLAGS.worker_timeout)
+    if options is None:
+        options = resolve_options(None if strategy is None or cluster is None else strategy.num_replicas_in_sync)
         if resume_pkl is not None:
             from networks import official
             official.read_pickle(resume_pkl)  # Fail before creating a run directory.
@@ -336,28 +356,46 @@ def main(argv):
     from training import training_loop as loop_lib
     from training.dataset import TFRecordDataset
 
-    strategy = make_strategy(options["num_gpus"])
-    print(f"Replicas: {strategy.num_replicas_in_sync} "
-          f"({', '.join(strategy.extended.worker_devices) if options['num_gpus'] > 1 else 'default device'})")
-    if resume_dir is not None:
-        run_dir = resume_dir
-    else:
-        run_dir = misc.create_result_subdir(FLAGS.result_dir, options["desc"],
-                                            id_digits=3 if options["arch"] == "progan" else 5)
-        loop_lib.save_options(run_dir, options)
     logger = misc.OutputLogger()
-    logger.open(os.path.join(run_dir, "log.txt"))
+    if cluster is not None and not cluster.is_chief:
+        # Only the chief writes the run directory; this worker says who it is on every line.
+        run_dir = None
+        logger.open(None, prefix=f"[{cluster.task_type} {cluster.task_index}] ")
+        print(f"{cluster.num_workers} workers: this one ({cluster.tasks[cluster.id][2]}) trains, "
+              f"{cluster.name(0)} writes the run directory"
+              + (f" {resume_dir}" if resume_dir is not None else f" under {FLAGS.result_dir}"))
+    else:
+        if resume_dir is not None:
+            run_dir = resume_dir
+        else:
+            run_dir = misc.create_result_subdir(FLAGS.result_dir, options["desc"],
+                                                id_digits=3 if options["arch"] == "progan" else 5)
+            loop_lib.save_options(run_dir, options)
+        logger.open(os.path.join(run_dir, "log.txt"))
     try:
-        print(f"Run directory: {run_dir}")
+        if run_dir is not None:
+            print(f"Run directory: {run_dir}")
+        if cluster is not None:
+            print(f"MultiWorkerMirroredStrategy: {cluster.num_workers} workers, "
+                  f"{strategy.num_replicas_in_sync} replicas in all")
+        else:
+            print(f"Replicas: {strategy.num_replicas_in_sync} "
+                  f"({', '.join(strategy.extended.worker_devices) if options['num_gpus'] > 1 else 'default device'})")
         precision_lib.warn_if_bf16_emulated("train.py", options.get("precision"))
         training_set = TFRecordDataset(**options["dataset_args"], data_format="NCHW", num_threads="auto")
         print(f"Dataset shape = {training_set.shape}, dynamic range = {training_set.dynamic_range}, "
               f"label size = {training_set.label_size}")
-        loop_lib.training_loop(run_dir, training_set, arch=options["arch"], G_args=options["G_args"],
-                               D_args=options["D_args"], G_opt_args=options["G_opt_args"],
-                               D_opt_args=options["D_opt_args"], G_loss_args=options["G_loss_args"],
-                               D_loss_args=options["D_loss_args"], sched_args=options["sched_args"],
-                               strategy=strategy, resume_state=resume_state, **options["train"])
+        try:
+            loop_lib.training_loop(run_dir, training_set, arch=options["arch"], G_args=options["G_args"],
+                                   D_args=options["D_args"], G_opt_args=options["G_opt_args"],
+                                   D_opt_args=options["D_opt_args"], G_loss_args=options["G_loss_args"],
+                                   D_loss_args=options["D_loss_args"], sched_args=options["sched_args"],
+                                   strategy=strategy, resume_state=resume_state, **options["train"])
+        except Exception as error:  # noqa: BLE001 -- re-raised unless a worker was lost.
+            line = cluster_lib.peer_failure(error, cluster, run_dir or resume_dir) if cluster is not None else None
+            if line is None:
+                raise
+            cluster_lib.exit_now(line)
     finally:
         logger.close()
     return 0

@@ -96,6 +96,26 @@ def _blur_config(blur_filter):
     return None if blur_filter is None or len(blur_filter) == 0 else list(blur_filter)
 
 
+class ReplicaSeedGenerator(keras.random.SeedGenerator):
+    """A Keras SeedGenerator whose draws differ between the replicas of a distribution strategy.
+
+    A generator created under `strategy.scope()` holds one mirrored state, so every replica
+    would draw the same noise, crossover and second latents. Here each replica folds its
+    global `replica_id_in_sync_group` (distinct across the workers of a
+    MultiWorkerMirroredStrategy too) into the drawn seed: the draws stay keyed by the
+    generator state (saved in the resume state), so runs remain reproducible and resumable.
+    With one replica the seed is unchanged, so single-device results are as before.
+    """
+
+    def next(self,
+             ordered=True):     # As SeedGenerator.next.
+        seed = super().next(ordered)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return seed
+        return tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+
+
 def official_dtype_to_policy(dtype):
     """Map an official `dtype` kwarg ('float32', 'float16') to a Keras dtype policy name."""
     names = {"float32": None, "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
@@ -315,7 +335,7 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
                 self.noise_maps.append(self.add_weight(
                     name=f"noise{idx}", shape=(1, 1, size, size), trainable=False,
                     initializer=keras.initializers.RandomNormal(0.0, 1.0), autocast=False))
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)
 
         def epilogue(name,        # Keras layer name.
                      channels,    # Feature maps.
@@ -588,7 +608,7 @@ class Generator(_OfficialProtocol, keras.Model):
                                    trainable=False, autocast=False)
         self.dlatent_avg = self.add_weight(name="dlatent_avg", shape=(self.dlatent_size,),
                                            initializer="zeros", trainable=False, autocast=False)
-        self.seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        self.seed_generator = ReplicaSeedGenerator(None if seed is None else seed + 1)
         self.built = True
 
     # Sizes, as the official Network exposes them through its inputs and outputs.

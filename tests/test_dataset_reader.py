@@ -183,9 +183,8 @@ def _frames(path):
     return frames
 
 
-def test_variable_length_records_are_streamed(tmp_path):
-    images = _images(9, 8, seed=5)
-    folder = tmp_path / 'var'
+def _variable_length_dataset(folder, images):
+    """8x8 and 4x4 files of `images` whose odd records carry an extra feature (frames not alike: streamed)."""
     folder.mkdir()
     for lod, res in enumerate((8, 4)):
         with tf.io.TFRecordWriter(str(folder / ('var-r%02d.tfrecords' % (3 - lod)))) as writer:
@@ -196,6 +195,13 @@ def test_variable_length_records_are_streamed(tmp_path):
                 if idx % 2:
                     feature['extra'] = tf.train.Feature(int64_list=tf.train.Int64List(value=[idx] * idx))
                 writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return str(folder)
+
+
+def test_variable_length_records_are_streamed(tmp_path):
+    images = _images(9, 8, seed=5)
+    folder = tmp_path / 'var'
+    _variable_length_dataset(folder, images)
     plain = TFRecordDataset(str(folder), repeat=False, shuffle_mb=0)
     assert plain.num_images == 9
     got = np.concatenate([x.numpy() for x, _ in plain.get_dataset(4, 0)])
@@ -270,3 +276,21 @@ def test_unlabeled_dataset_beyond_2_pow_20_is_not_truncated(tmp_path):
     seen = np.concatenate([images.numpy().reshape(-1, 16)[:, :4].copy().view(np.uint32)[:, 0]
                            for images, _ in dataset.get_dataset(1 << 16, 0)])
     np.testing.assert_array_equal(seen, ids)
+
+
+def test_shards_are_the_rows_of_the_full_batch(tmp_path, dataset_dir):
+    """A worker's shard (start, stop) of every batch holds exactly those rows of the full batch,
+    images and labels, on the memory-mapped and on the streamed path."""
+    folder, _, _ = dataset_dir
+    streamed = _variable_length_dataset(tmp_path / 'var', _images(9, 8, seed=5))
+    for path in (str(folder), streamed):
+        dataset = TFRecordDataset(path, seed=7, max_label_size='full')
+        full = list(dataset.get_dataset(4, 0, skip_batches=1).take(3))
+        parts = [list(dataset.get_dataset(4, 0, skip_batches=1, shard=shard).take(3)) for shard in ((0, 1), (1, 4))]
+        for i, (images, labels) in enumerate(full):
+            np.testing.assert_array_equal(np.concatenate([part[i][0] for part in parts]), images)
+            np.testing.assert_array_equal(np.concatenate([part[i][1] for part in parts]), labels)
+        assert parts[0][0][0].shape[0] == 1 and parts[1][0][0].shape[0] == 3
+    for shard in ((2, 2), (0, 5), (-1, 2)):
+        with pytest.raises(ValueError, match='shard'):
+            dataset.get_dataset(4, 0, shard=shard)

@@ -215,10 +215,14 @@ class TFRecordDataset:
                     lod,                # Level of detail; floor(lod) selects the file.
                     skip_batches=0,     # Start after this many batches (exact resume).
                     seed=None,          # Shuffle seed of this stream, None = the constructor's seed.
+                    shard=None,         # (start, stop): read only these rows of every batch; None = all.
                     ):
         """A tf.data.Dataset of (uint8 [mb, h, w, C] images, float32 [mb, label_size] labels).
 
-        Images are [mb, C, h, w] instead with data_format='NCHW'.
+        Images are [mb, C, h, w] instead with data_format='NCHW'. With `shard`, every batch
+        holds only rows start..stop-1 of the full batch: a worker of a multi-worker run reads
+        just its replicas' part of each global minibatch, the same rows a single process
+        would hand to those replicas.
 
         Deterministic when a seed is set (here or in the constructor): two calls give
         identical streams, and the one with skip_batches=k equals the other from its
@@ -229,10 +233,15 @@ class TFRecordDataset:
             raise ValueError('minibatch_size must be >= 1, got %s' % minibatch_size)
         layout = self._layouts[lod]
         seed = self.seed if seed is None else seed
+        start, stop = (0, minibatch_size) if shard is None else (int(shard[0]), int(shard[1]))
+        if not 0 <= start < stop <= minibatch_size:
+            raise ValueError('shard must be (start, stop) with 0 <= start < stop <= %d, got %r'
+                             % (minibatch_size, shard))
+        rows = None if (start, stop) == (0, minibatch_size) else (start, stop)
         if layout.frame_bytes is None or not self._can_map(layout):
-            dset = self._streamed_dataset(lod, minibatch_size, skip_batches, seed)
+            dset = self._streamed_dataset(lod, minibatch_size, skip_batches, seed, rows)
         else:
-            dset = self._indexed_dataset(lod, minibatch_size, skip_batches, seed)
+            dset = self._indexed_dataset(lod, minibatch_size, skip_batches, seed, rows)
         options = tf.data.Options()
         options.deterministic = True
         if self.prefetch_mb > 0:
@@ -240,7 +249,7 @@ class TFRecordDataset:
             dset = dset.prefetch(tf.data.AUTOTUNE)
         return dset.with_options(options)
 
-    def _indexed_dataset(self, lod, minibatch_size, skip_batches, seed):
+    def _indexed_dataset(self, lod, minibatch_size, skip_batches, seed, rows):
         layout = self._layouts[lod]
         num_records = layout.num_records
         dset = tf.data.Dataset.range(num_records)
@@ -252,6 +261,8 @@ class TFRecordDataset:
         if skip_batches:
             dset = dset.skip(int(skip_batches) * int(minibatch_size))
         dset = dset.batch(minibatch_size, drop_remainder=self.repeat)
+        if rows is not None:  # Only this worker's rows: their images are never read.
+            dset = dset.map(lambda indices: indices[rows[0]:rows[1]])
         labels = self._tf_labels
         start, stop = layout.data_start, layout.data_start + layout.data_bytes
         head = tf.constant(layout.head)
@@ -271,9 +282,10 @@ class TFRecordDataset:
                 images = self._to_format(rows[:, start:stop], layout.shape)
             return images, tf.gather(labels, indices)
         dset = dset.map(load, num_parallel_calls=self._parallel_calls())
-        return dset.map(lambda images, labels: self._set_batch_shape(images, labels, minibatch_size, layout.shape))
+        batch = minibatch_size if rows is None else rows[1] - rows[0]
+        return dset.map(lambda images, labels: self._set_batch_shape(images, labels, batch, layout.shape))
 
-    def _streamed_dataset(self, lod, minibatch_size, skip_batches, seed):
+    def _streamed_dataset(self, lod, minibatch_size, skip_batches, seed, rows):
         layout = self._layouts[lod]
         dset = tf.data.TFRecordDataset(layout.path, compression_type='', buffer_size=int(self.buffer_mb) << 20)
         if self.label_size > 0:
@@ -288,13 +300,16 @@ class TFRecordDataset:
         if skip_batches:
             dset = dset.skip(int(skip_batches) * int(minibatch_size))
         dset = dset.batch(minibatch_size, drop_remainder=self.repeat)
+        if rows is not None:  # The stream reads every record; only this worker's rows are parsed.
+            dset = dset.map(lambda records, labels: (records[rows[0]:rows[1]], labels[rows[0]:rows[1]]))
 
         def parse(records, labels):
             features = tf.io.parse_example(records, {'shape': tf.io.FixedLenFeature([3], tf.int64),
                                                      'data': tf.io.FixedLenFeature([], tf.string)})
             return self._to_format(tf.io.decode_raw(features['data'], tf.uint8), layout.shape), labels
         dset = dset.map(parse, num_parallel_calls=self._parallel_calls())
-        return dset.map(lambda images, labels: self._set_batch_shape(images, labels, minibatch_size, layout.shape))
+        batch = minibatch_size if rows is None else rows[1] - rows[0]
+        return dset.map(lambda images, labels: self._set_batch_shape(images, labels, batch, layout.shape))
 
     def _parallel_calls(self):
         return tf.data.AUTOTUNE if self.num_threads == 'auto' else max(int(self.num_threads), 1)

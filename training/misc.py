@@ -39,10 +39,14 @@ class OutputLogger:
         self.file = None
         self.stdout, self.stderr = sys.stdout, sys.stderr
 
-    def open(self, path):
-        self.file = open(path, "a", encoding="utf-8")
-        sys.stdout = _Tee(self.stdout, self.file)
-        sys.stderr = _Tee(self.stderr, self.file)
+    def open(
+        self,
+        path,           # Log file to append to, or None for none.
+        prefix="",      # Put before every line on the console (a non-chief worker's name).
+    ):
+        self.file = open(path, "a", encoding="utf-8") if path is not None else None
+        sys.stdout = _Tee(self.stdout, self.file, prefix)
+        sys.stderr = _Tee(self.stderr, self.file, prefix)
 
     def close(self):
         sys.stdout, sys.stderr = self.stdout, self.stderr
@@ -52,17 +56,25 @@ class OutputLogger:
 
 
 class _Tee:
-    def __init__(self, stream, file):
-        self.stream, self.file = stream, file
+    def __init__(self, stream, file, prefix=""):
+        self.stream, self.file, self.prefix = stream, file, prefix
+        self.at_line_start = True
 
     def write(self, text):
+        if self.prefix and text:
+            lines = text.split("\n")
+            text = "\n".join((self.prefix + line) if line and (i or self.at_line_start) else line
+                              for i, line in enumerate(lines))
+            self.at_line_start = text.endswith("\n")
         self.stream.write(text)
-        self.file.write(text)
-        self.file.flush()
+        if self.file is not None:
+            self.file.write(text)
+            self.file.flush()
 
     def flush(self):
         self.stream.flush()
-        self.file.flush()
+        if self.file is not None:
+            self.file.flush()
 
     def isatty(self):
         return False

@@ -77,6 +77,24 @@ def _replica_slice(tensor, global_batch):
     return tensor[start:start + per_replica]
 
 
+def _local_slice(tensor, local_replicas):
+    """This replica's rows of a batch that holds only this worker's replicas' rows.
+
+    MultiWorkerMirroredStrategy numbers the replicas of worker w w*L .. w*L+L-1 (L local
+    replicas), so the position among the local ones is the global id modulo L.
+    """
+    context = tf.distribute.get_replica_context()
+    per_replica = tensor.shape[0] // local_replicas
+    start = tf.cast(context.replica_id_in_sync_group % local_replicas, tf.int32) * per_replica
+    return tensor[start:start + per_replica]
+
+
+def local_replica_ids(strategy):
+    """Global replica ids (replica_id_in_sync_group) of this process's replicas, in order."""
+    ids = strategy.experimental_distribute_values_from_function(lambda context: context.replica_id_in_sync_group)
+    return [int(i) for i in strategy.experimental_local_results(ids)]
+
+
 class TrainSteps:
     """Builds the tf.function steps for one (G, D, Gs) setup under a distribution strategy."""
 
@@ -109,6 +127,8 @@ class TrainSteps:
         self.G_trainables = trainable_variables(G)
         self.D_trainables = trainable_variables(D)
         self.Gs_pairs = [(flat_variables(Gs)[name], var) for name, var in flat_variables(G).items()]
+        # D_step's reals hold this process's replicas' rows only (all rows with one process).
+        self.local_replicas = len(local_replica_ids(strategy))
         self.D_step = tf.function(self._D_step)
         self.G_step = tf.function(self._G_step)
         self.update_Gs = tf.function(self._update_Gs)
@@ -121,13 +141,15 @@ class TrainSteps:
         return tf.gather(self.label_matrix, index)
 
     def _D_replica(self, reals, labels, seed, lod, learning_rate):
-        global_batch = reals.shape[0]
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        global_batch = reals.shape[0] // self.local_replicas * replicas
         seeds = tf.random.experimental.stateless_split(seed, 3)
         latents = tf.random.stateless_normal([global_batch, self.latent_size], seeds[0])
         mixing = tf.random.stateless_uniform([global_batch, 1, 1, 1], seeds[1])
         mirror = tf.random.stateless_uniform([global_batch], seeds[2]) if self.mirror_augment else None
         floor_lod = int(np.log2(self.resolution // reals.shape[2]))  # File resolution fixes floor(lod).
-        reals, labels, latents, mixing = [_replica_slice(t, global_batch) for t in (reals, labels, latents, mixing)]
+        reals, labels = _local_slice(reals, self.local_replicas), _local_slice(labels, self.local_replicas)
+        latents, mixing = _replica_slice(latents, global_batch), _replica_slice(mixing, global_batch)
         if mirror is not None:
             mirror = _replica_slice(mirror, global_batch)
         reals = process_reals(reals, lod, mirror, self.drange_data, self.drange_net, self.resolution)
@@ -136,7 +158,6 @@ class TrainSteps:
             kwargs["mixing_factors"] = mixing
         if self.D_opt.use_loss_scaling and self.D_takes_loss_scale:
             kwargs["loss_scale"] = self.D_opt.loss_scale()
-        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         with tf.GradientTape() as tape, layers.static_lod_floor(floor_lod):
             loss, stats = self.D_loss_fn(self.G, self.D, latents, reals, labels, **kwargs)
             loss = tf.reduce_mean(loss)
@@ -177,7 +198,11 @@ class TrainSteps:
                 gs_var.value, lambda gs, g, b=b: gs.assign(g + (gs - g) * b), args=(g_var.value,), group=False)
 
     def _D_step(self, reals, labels, seed, lod, learning_rate, Gs_beta):
-        """One D step and the Gs update; traced per reals shape, which fixes floor(lod)."""
+        """One D step and the Gs update; traced per reals shape, which fixes floor(lod).
+
+        `reals` and `labels` are the rows of this process's replicas (see `local_replica_ids`):
+        the whole global minibatch with one process, a worker's part with several.
+        """
         stats = self.strategy.run(self._D_replica, args=(reals, labels, seed, lod, learning_rate))
         self._update_Gs(Gs_beta)
         return self._mean(stats)

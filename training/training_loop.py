@@ -15,6 +15,7 @@ from training import misc
 from training import resume as resume_lib
 from training.optimizer import Optimizer
 from training.schedule import TrainingSchedule
+from training import train_step as train_step_lib
 from training.train_step import TrainSteps
 from training.train_step import flat_variables
 from training.train_step import net_property
@@ -109,7 +110,7 @@ class GridGenerator:
 
 
 def training_loop(
-    run_dir,                        # Run directory (created by the caller).
+    run_dir,                        # Run directory (created by the caller); None = write nothing (non-chief worker).
     training_set,                   # training.dataset.TFRecordDataset.
     arch="progan",                  # 'progan' or 'stylegan'.
     G_args={},                      # Options for the generator network.
@@ -141,12 +142,20 @@ def training_loop(
     progress_sec=60.0,              # Print an in-tick progress line at most this often.
     stop_after_ticks=None,          # Stop (without final snapshot) after this many ticks, for tests.
 ):
-    """Train G and D with the official schedule; writes logs, grids and snapshots into run_dir."""
+    """Train G and D with the official schedule; writes logs, grids and snapshots into run_dir.
+
+    Under MultiWorkerMirroredStrategy every worker calls this with the same arguments; only
+    the chief passes its run_dir, the others None. Each worker reads only its replicas' rows
+    of every global minibatch.
+    """
     if training_set.data_format != "NCHW":
         raise ValueError("training_loop takes the stored CHW bytes (transposed on the device): "
                          "open the dataset with TFRecordDataset(..., data_format='NCHW')")
     strategy = strategy or tf.distribute.get_strategy()
     num_replicas = strategy.num_replicas_in_sync
+    # This process's replicas own rows [first * per_replica, (first + count) * per_replica) of each minibatch.
+    local_ids = train_step_lib.local_replica_ids(strategy)
+    writes = run_dir is not None
     maintenance_start_time = time.time()
     # As the official main (np.random.seed(1000), TF seeded from numpy): weight init and grid are reproducible.
     keras.utils.set_random_seed(random_seed)
@@ -161,8 +170,9 @@ def training_loop(
             G, D, Gs = build_networks(arch, training_set, G_args, D_args)
         G_opt = Optimizer(trainable_variables(G), name="TrainG", **G_opt_args)
         D_opt = Optimizer(trainable_variables(D), name="TrainD", **D_opt_args)
-    print_layers(G)
-    print_layers(D)
+    if writes:
+        print_layers(G)
+        print_layers(D)
 
     print("Building TensorFlow graph...")
     label_matrix = training_set.get_label_matrix()
@@ -175,9 +185,10 @@ def training_loop(
     # Snapshot grid: reals and labels from the dataset, latents from numpy seeded above.
     print("Setting up snapshot image grid...")
     gw, gh = misc.grid_size_for(training_set.resolution, grid_size)
-    grid_reals, grid_labels = setup_grid_reals(training_set, (gw, gh), grid_layout)
     grid_latents = np.random.randn(gw * gh, net_property(G, "latent_size")).astype(np.float32)
-    generate_grid = GridGenerator(Gs, grid_latents, grid_labels, **fakes_kwargs)
+    if writes:
+        grid_reals, grid_labels = setup_grid_reals(training_set, (gw, gh), grid_layout)
+        generate_grid = GridGenerator(Gs, grid_latents, grid_labels, **fakes_kwargs)
 
     # Loop state: fresh, or everything an exact resume needs.
     cur_nimg = int(resume_kimg * 1000)
@@ -186,12 +197,12 @@ def training_loop(
     if resume_state is not None:
         print(f'Restoring exact training state from "{resume_state}"...')
         loop.update(resume_lib.load_state(resume_state, state_vars))
-    else:
+    elif writes:
         misc.save_image_grid(grid_reals, os.path.join(run_dir, "reals.png"), training_set.dynamic_range, (gw, gh))
         grid_fakes = generate_grid()
         misc.save_image_grid(grid_fakes, os.path.join(run_dir, "fakes%06d.png" % (loop["cur_nimg"] // 1000)),
                              drange_net, (gw, gh))
-    summary_writer = tf.summary.create_file_writer(run_dir)
+    summary_writer = tf.summary.create_file_writer(run_dir) if writes else tf.summary.create_noop_writer()
 
     print("Training...")
     cur_nimg, cur_tick = loop["cur_nimg"], loop["cur_tick"]
@@ -215,8 +226,10 @@ def training_loop(
             loop["data_batches"] = 0
             data_key, iterator = key, None
         if iterator is None:
+            per_replica = sched.minibatch // num_replicas
+            shard = (local_ids[0] * per_replica, (local_ids[-1] + 1) * per_replica)
             iterator = iter(training_set.get_dataset(sched.minibatch, sched.lod, skip_batches=loop["data_batches"],
-                                                     seed=random_seed + loop["data_configures"]))
+                                                     seed=random_seed + loop["data_configures"], shard=shard))
         if reset_opt_for_new_lod and (np.floor(sched.lod) != np.floor(prev_lod) or
                                       np.ceil(sched.lod) != np.ceil(prev_lod)):
             G_opt.reset()
@@ -294,7 +307,7 @@ def training_loop(
             tick_stats.clear()
 
             # Save snapshots.
-            if cur_tick % image_snapshot_ticks == 0 or done:
+            if writes and (cur_tick % image_snapshot_ticks == 0 or done):
                 grid_fakes = generate_grid()
                 path = os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000))
                 misc.save_image_grid(grid_fakes, path, drange_net, (gw, gh))
@@ -302,7 +315,8 @@ def training_loop(
                     grid = misc.create_image_grid(misc.to_uint8(grid_fakes, drange_net), (gw, gh))
                     tf.summary.image("fakes", grid[np.newaxis])
             summary_writer.flush()
-            if cur_tick % network_snapshot_ticks == 0 or done or (snapshot_at_first_tick and cur_tick == 1):
+            snapshot = cur_tick % network_snapshot_ticks == 0 or done or (snapshot_at_first_tick and cur_tick == 1)
+            if writes and snapshot:
                 pkl = os.path.join(run_dir, "network-snapshot-%06d.pkl" % (cur_nimg // 1000))
                 official.save_pickle(pkl, G, D, Gs)
                 loop.update(cur_nimg=cur_nimg, cur_tick=cur_tick, tick_start_nimg=tick_start_nimg,
@@ -317,9 +331,11 @@ def training_loop(
                 return G, D, Gs
 
     # Write final results.
-    official.save_pickle(os.path.join(run_dir, "network-final.pkl"), G, D, Gs)
+    if writes:
+        official.save_pickle(os.path.join(run_dir, "network-final.pkl"), G, D, Gs)
     summary_writer.close()
-    open(os.path.join(run_dir, "_training-done.txt"), "wt").close()
+    if writes:
+        open(os.path.join(run_dir, "_training-done.txt"), "wt").close()
     print("Exiting...")
     return G, D, Gs
 
