@@ -6,8 +6,9 @@ import resource
 import sys
 
 import numpy as np
-import PIL.Image
 
+from utils import files
+from utils.images import create_image_grid, to_pil, to_uint8  # noqa: F401  (also the official misc names)
 from utils.progress import format_time  # noqa: F401  (the official misc.format_time)
 
 
@@ -92,31 +93,6 @@ def grid_size_for(
     raise ValueError(f"unknown grid size {size!r}; use '1080p' or '4k'")
 
 
-def to_uint8(
-    images,             # Float or integer NHWC array.
-    drange,             # Dynamic range of `images`, e.g. [-1, 1] or [0, 255].
-):
-    """Map images to [0,255] and round as the official convert_to_pil_image (rint, clip)."""
-    images = np.asarray(images, np.float32)
-    scale = (np.float32(255) - np.float32(0)) / (np.float32(drange[1]) - np.float32(drange[0]))
-    bias = np.float32(0) - np.float32(drange[0]) * scale
-    return np.clip(np.rint(images * scale + bias), 0, 255).astype(np.uint8)
-
-
-def create_image_grid(
-    images,         # [N, H, W, C] array.
-    grid_size,      # (columns, rows); images fill rows left to right, top to bottom.
-):
-    """Tile images row-major into one [rows*H, cols*W, C] array."""
-    gw, gh = grid_size
-    num, height, width, channels = images.shape
-    grid = np.zeros([gh * height, gw * width, channels], dtype=images.dtype)
-    for idx in range(min(num, gw * gh)):
-        x, y = (idx % gw) * width, (idx // gw) * height
-        grid[y:y + height, x:x + width] = images[idx]
-    return grid
-
-
 def save_image_grid(
     images,         # [N, H, W, C] images.
     path,           # Output PNG path (written atomically).
@@ -125,18 +101,15 @@ def save_image_grid(
 ):
     """Write an image grid PNG ('L' for one channel, 'RGB' for three)."""
     grid = create_image_grid(to_uint8(images, drange), grid_size)
-    mode = "L" if grid.shape[2] == 1 else "RGB"
-    image = PIL.Image.fromarray(grid[:, :, 0] if mode == "L" else grid, mode)
-    tmp = path + ".tmp.png"
-    image.save(tmp)
-    os.replace(tmp, path)
+    with files.atomic_path(path, suffix=".png") as tmp:
+        to_pil(grid).save(tmp)
 
 
 def peak_memory_gb():
     """Peak host memory of this process (ru_maxrss is KiB on Linux) and of GPU 0 if present."""
     host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     try:
-        import tensorflow as tf
+        import tensorflow as tf  # Lazy: the run-directory helpers above are used without TensorFlow.
         if tf.config.list_logical_devices("GPU"):
             return host, tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 30
     except (ImportError, ValueError):

@@ -6,12 +6,12 @@ step counter and the input pipeline position, in one `.npz` written atomically.
 """
 
 import json
-import os
 import zipfile
 
 import numpy as np
 
 from training.train_step import flat_variables
+from utils import files
 
 STATE_NAME = "resume-state.npz"
 
@@ -58,9 +58,8 @@ def save_state(
     """Write the state to `path` via a temporary file and rename."""
     arrays = {name: np.asarray(var.numpy()) for name, var in variables.items()}
     arrays["__loop_state__"] = np.array(json.dumps(loop_state))
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with files.atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
 
 
 def load_state(
