@@ -49,6 +49,16 @@ def _check_grads(data, prefix, grads):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=atol, err_msg=name)
 
 
+def _check_losses(data, G, D, g_loss, d_loss):
+    """Both losses' means and every gradient against the golden's loss_G / loss_D entries."""
+    g_mean, g_grads = _grads_of_mean(g_loss, G)
+    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
+    _check_grads(data, "loss_G_grad/", g_grads)
+    d_mean, d_grads = _grads_of_mean(d_loss, D)
+    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
+    _check_grads(data, "loss_D_grad/", d_grads)
+
+
 @pytest.mark.parametrize("golden", ["progan_rgb32.npz", "progan_gray16_cond_unfused.npz"])
 def test_progan_losses_and_gradients(golden):
     data = np.load(golden_path(golden))
@@ -67,12 +77,7 @@ def test_progan_losses_and_gradients(golden):
             G, D, tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]), labels,
             tf.constant(data["loss_mixing_factors"], tf.float32), **wgan)
 
-    g_mean, g_grads = _grads_of_mean(g_loss, G)
-    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
-    _check_grads(data, "loss_G_grad/", g_grads)
-    d_mean, d_grads = _grads_of_mean(d_loss, D)
-    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
-    _check_grads(data, "loss_D_grad/", d_grads)
+    _check_losses(data, G, D, g_loss, d_loss)
 
 
 def test_stylegan_repo_wgan_losses_on_progan_networks():
@@ -94,12 +99,7 @@ def test_stylegan_repo_wgan_losses_on_progan_networks():
         return losses.D_wgan_gp(G, D, tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]),
                                 labels, tf.constant(data["loss_mixing_factors"], tf.float32))
 
-    g_mean, g_grads = _grads_of_mean(g_loss, G)
-    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
-    _check_grads(data, "loss_G_grad/", g_grads)
-    d_mean, d_grads = _grads_of_mean(d_loss, D)
-    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
-    _check_grads(data, "loss_D_grad/", d_grads)
+    _check_losses(data, G, D, g_loss, d_loss)
 
 
 def test_stylegan_losses_and_gradients():
@@ -123,12 +123,7 @@ def test_stylegan_losses_and_gradients():
         return losses.D_logistic_simplegp(G, D, tf.constant(data["loss_D_latents"], tf.float32),
                                           _nhwc(data["loss_reals"]), labels, r1_gamma=float(data["loss_r1_gamma"]))
 
-    g_mean, g_grads = _grads_of_mean(g_loss, G)
-    np.testing.assert_allclose(g_mean, np.mean(data["loss_G"]), rtol=1e-4)
-    _check_grads(data, "loss_G_grad/", g_grads)
-    d_mean, d_grads = _grads_of_mean(d_loss, D)
-    np.testing.assert_allclose(d_mean, np.mean(data["loss_D"]), rtol=1e-4)
-    _check_grads(data, "loss_D_grad/", d_grads)
+    _check_losses(data, G, D, g_loss, d_loss)
 
 
 def _load_stylegan(G, D, data):

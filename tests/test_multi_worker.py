@@ -50,7 +50,7 @@ def _start(
     if tf_config is not None:
         env["TF_CONFIG"] = json.dumps(tf_config)
     return subprocess.Popen([sys.executable, os.path.join(REPO, "train.py")] + args, cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _start_workers(args, count=2):
@@ -60,18 +60,21 @@ def _start_workers(args, count=2):
 
 
 def _finish(procs, timeout=TIMEOUT):
-    """Wait for every process (killing all on timeout); their outputs."""
+    """Wait for every process (killing all on timeout); their outputs, stdout then stderr.
+
+    The two are read apart: TensorFlow's C++ log lines on stderr would otherwise land in the
+    middle of a printed line now and then."""
     outs = []
     deadline = time.time() + timeout
     try:
         for proc in procs:
-            out, _ = proc.communicate(timeout=max(deadline - time.time(), 1))
-            outs.append(out)
+            out, err = proc.communicate(timeout=max(deadline - time.time(), 1))
+            outs.append(out + err)
     except subprocess.TimeoutExpired:
         for proc in procs:
             proc.kill()
         pytest.fail("a train.py process did not end in time:\n" + "\n".join(
-            (proc.communicate()[0] or "")[-2000:] for proc in procs))
+            "".join(text or "" for text in proc.communicate())[-2000:] for proc in procs))
     return outs
 
 
@@ -106,7 +109,7 @@ def test_two_workers_match_one_process_with_two_replicas(tmp_path, reference):
     run_dir = _only_run_dir(tmp_path / "results")  # Only the chief wrote one.
     _assert_same_weights(_final_arrays(run_dir), expected)
     worker1 = _ours(outs[1])
-    assert all(line.startswith("[worker 1] ") for line in worker1), worker1[:5]
+    assert all(line.startswith("[worker 1] ") for line in worker1), [l for l in worker1 if not l.startswith("[worker 1] ")][:5]
     assert any("worker 0 (127.0.0.1:" in line and "writes the run directory" in line for line in worker1)
     with open(os.path.join(run_dir, "log.txt")) as file:
         assert "[worker 1]" not in file.read()

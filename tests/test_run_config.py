@@ -8,6 +8,7 @@ run_metrics.py and metric_base use to find a run's dataset and mirror_augment.
 import collections
 import json
 import os
+import pathlib
 import re
 
 import numpy as np
@@ -65,7 +66,8 @@ def options(tfrecord_dir, arch, mirror_augment):
 
 @pytest.mark.parametrize("arch, mirror", [("progan", True), ("stylegan", False)])
 def test_official_scripts_find_the_dataset_and_mirror_augment(tmp_path, monkeypatch, arch, mirror):
-    dataset_dir = golden_path("datasets/rgb32_shuffled/tfrecords")
+    # As the working directory reports it (../shared may be reached through a symbolic link).
+    dataset_dir = pathlib.Path(os.path.realpath(golden_path("datasets/rgb32_shuffled/tfrecords")))
     monkeypatch.chdir(dataset_dir.parent.parent)
     run_dir = tmp_path / "000-run"
     run_dir.mkdir()
