@@ -86,12 +86,16 @@ def _ours(out):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """Final weights of one process with two replicas, and the dataset."""
+    """Final weights of one process with two replicas, and the dataset.
+
+    This is also the test of `train.py --gpus 2` on a CPU-only machine: two logical CPU devices."""
     tmp = tmp_path_factory.mktemp("multi_worker")
     data = make_dataset(tmp / "tiny")
     (out,) = _finish([_start(["--dataset", data, "--result_dir", str(tmp / "one"), "--gpus", "2"] + FLAGS)])
     run_dir = _only_run_dir(tmp / "one")
     assert os.path.exists(os.path.join(run_dir, "_training-done.txt")), out[-3000:]
+    assert "Replicas: 2 (" in out and "device:CPU:1" in out and "Traceback" not in out, out[-3000:]
+    assert '"num_gpus": 2' in open(os.path.join(run_dir, "training_options.json")).read()
     return data, _final_arrays(run_dir)
 
 

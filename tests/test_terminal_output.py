@@ -1,5 +1,6 @@
 """What the tools print: no TensorFlow start-up log on any CPU, one stderr line per bad input,
-progress that suits a terminal and a log file, and `train.py --gpus N` on a CPU-only machine."""
+progress that suits a terminal and a log file. (`train.py --gpus 2` on a CPU-only machine is run by
+tests/test_multi_worker.py's reference.)"""
 import io
 import os
 import pty
@@ -231,23 +232,3 @@ def test_dataset_tool_progress_in_a_log_and_on_a_terminal(tmp_path):
     os.close(master)
     assert proc.wait(timeout=300) == 0 and proc.stderr.read() == b""
     assert b"\r200 / 200 images (100%)" in output and b"Added 200 images." in output
-
-
-#----------------------------------------------------------------------------
-# train.py --gpus N on a CPU-only machine.
-
-@pytest.mark.slow
-def test_train_gpus_2_on_cpu(tmp_path):
-    from test_training import TINY_FLAGS, make_dataset
-    data = make_dataset(tmp_path / "tiny")
-    flags = [flag for flag in TINY_FLAGS]
-    flags[flags.index("--total_kimg") + 1] = "0.064"
-    result = subprocess.run([sys.executable, "train.py", "--dataset", data, "--result_dir", str(tmp_path / "r"),
-                             "--gpus", "2"] + flags, cwd=REPO, env=user_env(), capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "Replicas: 2 (" in result.stdout and "device:CPU:1" in result.stdout
-    assert "Traceback" not in result.stderr
-    run_dir = tmp_path / "r" / os.listdir(tmp_path / "r")[0]
-    assert "network-final.pkl" in os.listdir(run_dir)
-    assert '"num_gpus": 2' in (run_dir / "training_options.json").read_text()
