@@ -70,6 +70,29 @@ def test_hook_keeps_real_errors_and_python_warnings(tmp_path):
     assert "absl" not in result.stderr and "port.cc" not in result.stderr and "native warning" not in result.stderr
 
 
+def test_hook_keeps_what_a_failing_import_wrote(tmp_path):
+    package = tmp_path / "fake" / "tensorflow"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(textwrap.dedent(f"""
+        import os
+        os.write(2, {(BANNER + INFO + ERROR).encode()!r})
+        raise ImportError("libcudart.so.12: cannot open shared object file")
+        """))
+    result = run_python(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path / "fake")!r})
+        from utils import quiet_tensorflow
+        quiet_tensorflow.install()
+        try:
+            import tensorflow
+        except ImportError as error:
+            print("failed:", error)
+        """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "failed: libcudart.so.12: cannot open shared object file\n"
+    assert result.stderr == ERROR
+
+
 def test_real_tensorflow_import_is_silent():
     """TensorFlow (through Keras, as our modules import it) writes nothing, whatever the CPU:
     user_env() forces oneDNN on, which makes TensorFlow 2.21 print its start-up lines on AMD

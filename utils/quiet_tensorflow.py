@@ -101,13 +101,17 @@ def quiet_import(
     exec_module,    # Callable that executes the module (the real loader's exec_module).
     module,         # The module object being executed.
 ):
-    """Execute `module` with stderr captured, then write the part the log level keeps."""
-    with captured_stderr_fd() as result:
-        exec_module(module)
-    kept = filter_startup_log(result[0] if result else "", min_log_level())
-    if kept:
-        sys.stderr.write(kept)
-        sys.stderr.flush()
+    """Execute `module` with stderr captured, then write the part the log level keeps (also when
+    the import fails: what it wrote may say why)."""
+    captured = []
+    try:
+        with captured_stderr_fd() as captured:
+            exec_module(module)
+    finally:
+        kept = filter_startup_log("".join(captured), min_log_level())
+        if kept:
+            sys.stderr.write(kept)
+            sys.stderr.flush()
 
 
 class _QuietLoader(importlib.abc.Loader):
