@@ -267,8 +267,10 @@ class Network(keras.Model):
 
     def copy_official_values(self,
                              src):         # A network of the same architecture and settings.
-        """Copy every variable of `src` and its components into this network."""
-        self.set_official_values({name: np.asarray(var) for name, var in src.official_variables().items()})
-        own = self.official_components()
-        for key, component in src.official_components().items():
-            own[key].copy_official_values(component)
+        """Copy every official variable of `src` and its components into this network."""
+        targets = self.all_official_variables()
+        sources = src.all_official_variables()
+        if list(targets) != list(sources):
+            raise ValueError(f"cannot copy {src.name!r} into {self.name!r}: their official variables differ")
+        for name, var in sources.items():
+            targets[name].assign(var.value)
