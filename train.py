@@ -19,8 +19,6 @@ import sys
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import argparse  # noqa: E402
-
 from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
@@ -116,38 +114,38 @@ OPTIONS = [
 
     # Two of the schedule's numbers are integers that absl read as floats ('8.0' works); kept so.
     Option("sched", "lod_initial_resolution", "sched", int, type=float, metavar="N",
-           help="Resolution at which training starts (official 4; StyleGAN presets 8)."),
+           help="Resolution at which training starts (default: the preset's; official 4; StyleGAN presets 8)."),
     Option("sched", "lod_training_kimg", "sched", type=float, metavar="KIMG",
-           help="Thousands of real images to train at each resolution before its fade (official 600; "
+           help="Thousands of real images to train at each resolution before its fade (default: the preset's; official 600; "
                 "preset-v1 800)."),
     Option("sched", "lod_transition_kimg", "sched", type=float, metavar="KIMG",
-           help="Thousands of real images of each fade-in of a new resolution (official 600; preset-v1 800)."),
+           help="Thousands of real images of each fade-in of a new resolution (default: the preset's; official 600; preset-v1 800)."),
     Option("sched", "minibatch_base", "sched", int, type=float, metavar="N",
-           help="Minibatch size at the resolutions that minibatch_dict does not name (official 16; "
+           help="Minibatch size at the resolutions that minibatch_dict does not name (default: the preset's; official 16; "
                 "preset-v2-1gpu and 1gpu 4, 2 GPUs 8, 4 GPUs 16, 8 GPUs 32)."),
     Option("sched", "minibatch_dict", "sched", _parse_dict, metavar="DICT",
-           help=f"Minibatch size per resolution, {_DICT_HELP} (official {{}}; the v2 and StyleGAN presets "
+           help=f"Minibatch size per resolution, {_DICT_HELP} (default: the preset's; official {{}}; the v2 and StyleGAN presets "
                 f"set one per GPU count)."),
     Option("sched", "max_minibatch_per_gpu", "sched", _parse_dict, metavar="DICT",
-           help=f"Largest minibatch per GPU per resolution, {_DICT_HELP} (official {{}}; ProGAN fp32 "
+           help=f"Largest minibatch per GPU per resolution, {_DICT_HELP} (default: the preset's; official {{}}; ProGAN fp32 "
                 f"{{256: 16, 512: 8, 1024: 4}}, fp16 {{512: 16, 1024: 8}})."),
     Option("sched", "G_lrate_base", "sched", type=float, metavar="LR",
-           help="G learning rate at the resolutions that G_lrate_dict does not name (official 0.001)."),
+           help="G learning rate at the resolutions that G_lrate_dict does not name (default: the preset's; official 0.001)."),
     Option("sched", "G_lrate_dict", "sched", _parse_dict, metavar="DICT",
-           help=f"G learning rate per resolution, {_DICT_HELP} (official {{}}; the v2 and StyleGAN presets "
+           help=f"G learning rate per resolution, {_DICT_HELP} (default: the preset's; official {{}}; the v2 and StyleGAN presets "
                 f"raise it at high resolutions)."),
     Option("sched", "D_lrate_base", "sched", type=float, metavar="LR",
-           help="D learning rate at the resolutions that D_lrate_dict does not name (official 0.001)."),
+           help="D learning rate at the resolutions that D_lrate_dict does not name (default: the preset's; official 0.001)."),
     Option("sched", "D_lrate_dict", "sched", _parse_dict, metavar="DICT",
-           help=f"D learning rate per resolution, {_DICT_HELP} (default: as G_lrate_dict in the presets)."),
+           help=f"D learning rate per resolution, {_DICT_HELP} (default: the preset's, as G_lrate_dict)."),
     Option("sched", "lrate_rampup_kimg", "sched", type=float, metavar="KIMG",
            help="Ramp the learning rates up linearly over this many kimg of each resolution; 0 = off "
-                "(official 0)."),
+                "(default: the preset's; official 0)."),
     Option("sched", "tick_kimg_base", "sched", type=float, metavar="KIMG",
            help="Thousands of real images per tick at the resolutions that tick_kimg_dict does not name "
-                "(official 160)."),
+                "(default: the preset's; official 160)."),
     Option("sched", "tick_kimg_dict", "sched", _parse_dict, metavar="DICT",
-           help=f"Thousands of real images per tick per resolution, {_DICT_HELP} (official {{4: 160, 8: 140, "
+           help=f"Thousands of real images per tick per resolution, {_DICT_HELP} (default: the preset's; official {{4: 160, 8: 140, "
                 f"16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 20, 1024: 10}}; StyleGAN's ends 512: 30, "
                 f"1024: 20)."),
 
