@@ -29,26 +29,16 @@ import os
 import sys
 
 from cli_types import positive_int
+from utils import cli
 from utils import quiet_tensorflow
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 
-class UsageError(Exception):
-    """Bad command-line input: reported as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line (no usage dump) and exit status 2."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser():
     """The command-line parser."""
-    parser = _Parser(prog="evaluate_metrics.py",
-                     formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = cli.ArgumentParser(prog="evaluate_metrics.py",
+                                formatter_class=cli.HelpFormatter,
                      description="Evaluate a run's network snapshots (or one .pkl) with SWD, MS-SSIM, FID and IS,\n"
                                  "as the official ProGAN util_scripts.evaluate_metrics.",
                      epilog="official configurations (ProGAN config.py):\n"
@@ -71,7 +61,8 @@ def build_parser():
                         help="inception-2015-12-05.tgz or classify_image_graph_def.pb for fid/is "
                              "(default: $INCEPTION_GRAPH)")
     parser.add_argument("--dataset", default=None, metavar="DIR",
-                        help="dataset folder overriding the run's (required for a .pkl outside a run directory)")
+                        help="dataset folder overriding the run's (default: the run's; required for a .pkl outside a run "
+                             "directory)")
     parser.add_argument("--mirror_augment", action=argparse.BooleanOptionalAction, default=None,
                         help="mirror the reals at random (default: as the run was trained; off without a run)")
     parser.add_argument("--seed", type=int, default=1000,
@@ -90,26 +81,28 @@ def _user_errors():
     from metrics.evaluate import EvaluationError
     from metrics.inception import InceptionGraphError
     from networks.official import OfficialPickleError
-    return (UsageError, EvaluationError, DatasetError, InceptionGraphError, OfficialPickleError)
+    return (cli.UsageError, EvaluationError, DatasetError, InceptionGraphError, OfficialPickleError)
 
 
 def _fail(error):
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    print(f"evaluate_metrics.py: error: {message}", file=sys.stderr)
-    return 2
+    print(f"evaluate_metrics.py: error: {cli.first_line(error)}", file=sys.stderr)
+    return cli.USAGE_STATUS
 
 
 def main(argv=None):                # Arguments without the program name; None = sys.argv[1:].
     """Run the command; returns the exit status (0, or 2 after a one-line error on stderr)."""
     try:
         args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # cli.ArgumentParser.error (its line is on stderr already) or --help.
+        return exit_.code
+    try:
         from metrics import evaluate  # Light: TensorFlow is imported only once the arguments are valid.
         metrics = evaluate.parse_metrics(args.metrics)
         if not os.path.exists(args.run):
-            raise UsageError(f"--run {args.run}: no such run directory or snapshot .pkl")
+            raise cli.UsageError(f"--run {args.run}: no such run directory or snapshot .pkl")
         if args.dataset is not None and not os.path.isdir(args.dataset):
-            raise UsageError(f"--dataset {args.dataset}: no such folder; create it with dataset_tool.py")
-    except (UsageError, ValueError) as error:  # ValueError: EvaluationError from parse_metrics.
+            raise cli.UsageError(f"--dataset {args.dataset}: no such folder; create it with dataset_tool.py")
+    except (cli.UsageError, ValueError) as error:  # ValueError: EvaluationError from parse_metrics.
         return _fail(error)
     try:
         if any(evaluate.METRICS[name][1] for name in metrics):

@@ -27,10 +27,10 @@ network's cutoff (8) and random noise (pretrained_example.py), except that our r
 seeded by the image seed, so outputs are reproducible; the figures use their official seeds,
 psis and noise settings. Videos default to the stored noise maps (random noise flickers).
 
-Bad arguments print one line on stderr and exit with status 2; other failures exit with 1.
+Bad arguments or inputs, and a command that cannot complete with them (no imageio-ffmpeg for an
+MP4), print one line on stderr and exit with status 2; an OS error (disk full) exits with 1.
 """
 
-import argparse
 import os
 import re
 import sys
@@ -47,21 +47,12 @@ quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 from generation import figures  # noqa: E402
 from generation import generator  # noqa: E402
 from generation import images  # noqa: E402
-from generation.errors import CommandError  # noqa: E402
-from generation.errors import UsageError  # noqa: E402
 from generation.figures import STYLE_RANGES  # noqa: E402
 from generation.generator import DEFAULT_PSI  # noqa: E402
+from utils import cli  # noqa: E402
 
 #----------------------------------------------------------------------------
 # Errors and argument parsing.
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit status 2."""
-
-    def error(self, message):
-        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
-        raise UsageError(f"{command}: {message}" if command else message)
-
 
 def parse_int_list(text,            # '0-99', '1,5,7', '0-3,10' ...
                    what="seed"):    # Name for error messages.
@@ -71,11 +62,11 @@ def parse_int_list(text,            # '0-99', '1,5,7', '0-3,10' ...
         part = part.strip()
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not match:
-            raise UsageError(f"malformed {what} list {text!r}: use e.g. '0-99' or '1,5,7' (non-negative integers)")
+            raise cli.UsageError(f"malformed {what} list {text!r}: use e.g. '0-99' or '1,5,7' (non-negative integers)")
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
         if last < first:
-            raise UsageError(f"malformed {what} range {part!r}: the end is before the start")
+            raise cli.UsageError(f"malformed {what} range {part!r}: the end is before the start")
         values.extend(range(first, last + 1))
     return values
 
@@ -84,7 +75,7 @@ def parse_seeds(text):              # Seed list as for `parse_int_list`.
     """Seeds valid for np.random.RandomState (0 <= seed < 2**32)."""
     seeds = parse_int_list(text, "seed")
     if any(seed >= 2 ** 32 for seed in seeds):
-        raise UsageError(f"seed out of range in {text!r}: seeds must be below 2**32")
+        raise cli.UsageError(f"seed out of range in {text!r}: seeds must be below 2**32")
     return seeds
 
 
@@ -93,14 +84,14 @@ def parse_float_list(text):         # '-1,-0.5,0,0.5,1'.
     try:
         return [float(part) for part in str(text).split(",")]
     except ValueError:
-        raise UsageError(f"malformed number list {text!r}: use e.g. '1,0.7,0.5,0,-0.5,-1'") from None
+        raise cli.UsageError(f"malformed number list {text!r}: use e.g. '1,0.7,0.5,0,-0.5,-1'") from None
 
 
 def parse_grid(text):               # 'WxH', e.g. '8x4'.
     """(columns, rows) of an image grid."""
     match = re.fullmatch(r"(\d+)x(\d+)", str(text).strip().lower())
     if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
-        raise UsageError(f"malformed grid {text!r}: use WxH with positive integers, e.g. 8x4")
+        raise cli.UsageError(f"malformed grid {text!r}: use WxH with positive integers, e.g. 8x4")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -109,7 +100,7 @@ def parse_style_specs(text):        # 'coarse', '0-3', or one spec per row: 'coa
     specs = [part.strip().lower() for part in str(text).split(",")]
     for spec in specs:
         if spec not in STYLE_RANGES and not re.fullmatch(r"\d+(-\d+)?", spec):
-            raise UsageError(f"malformed --styles entry {spec!r}: use coarse, middle, fine or a layer range like 0-3")
+            raise cli.UsageError(f"malformed --styles entry {spec!r}: use coarse, middle, fine or a layer range like 0-3")
     return specs
 
 
@@ -121,10 +112,10 @@ def cmd_images(args):
     grid = parse_grid(args.grid) if args.grid else None
     if args.official_progan_batch:
         if args.seeds is not None:
-            raise UsageError("--official_progan_batch draws latents from --random_seed; drop --seeds")
+            raise cli.UsageError("--official_progan_batch draws latents from --random_seed; drop --seeds")
     else:
         if args.seeds is None:
-            raise UsageError("give --seeds, e.g. --seeds 0-99 (or --official_progan_batch)")
+            raise cli.UsageError("give --seeds, e.g. --seeds 0-99 (or --official_progan_batch)")
         seeds = parse_seeds(args.seeds)
     Gs, info = generator.load(args.network)
     generator.check_family_options(info, args)
@@ -156,7 +147,7 @@ def cmd_interpolation_video(args):
     generator.check_family_options(info, args)
     num_frames = int(np.rint(args.duration_sec * args.fps))
     if num_frames < 1:
-        raise UsageError(f"--duration_sec {args.duration_sec} at --fps {args.fps} gives no frame")
+        raise cli.UsageError(f"--duration_sec {args.duration_sec} at --fps {args.fps} gives no frame")
     num_images = grid[0] * grid[1]
     labels = generator.make_labels(info, num_images, args.class_idx, args.labels)
     out = args.out or generator.network_id(args.network) + "-lerp.mp4"
@@ -178,13 +169,13 @@ def cmd_training_video(args):
     from generation import video  # Lazy: scipy.ndimage takes longer to import than the rest of --help.
     run_dir = args.run.rstrip("/\\")
     if not os.path.isdir(run_dir):
-        raise UsageError(f"{run_dir}: no such run directory; give a training run directory with --run")
+        raise cli.UsageError(f"{run_dir}: no such run directory; give a training run directory with --run")
     times, snaps = video.parse_training_log(run_dir)
     font = video.load_font(args.font, 32)
     out = args.out or os.path.basename(os.path.abspath(run_dir)) + "-train.mp4"
     num_frames = int(np.rint(args.duration_sec * args.fps))
     if num_frames < 1:
-        raise UsageError(f"--duration_sec {args.duration_sec} at --fps {args.fps} gives no frame")
+        raise cli.UsageError(f"--duration_sec {args.duration_sec} at --fps {args.fps} gives no frame")
     print(f"Found {len(snaps)} snapshot image(s) in \"{run_dir}\"; rendering {num_frames} frames...", flush=True)
     video.training_video(out, times, snaps, font, num_frames, args.duration_sec, args.time_warp, args.fps,
                          args.bitrate)
@@ -203,7 +194,7 @@ def cmd_style_mixing(args):
     row_seeds, col_seeds = parse_seeds(args.row_seeds), parse_seeds(args.col_seeds)
     specs = parse_style_specs(args.styles)
     if len(specs) not in (1, len(row_seeds)):
-        raise UsageError(f"--styles has {len(specs)} entries; give one for all rows or one per row ({len(row_seeds)})")
+        raise cli.UsageError(f"--styles has {len(specs)} entries; give one for all rows or one per row ({len(row_seeds)})")
     Gs, info = _figure_setup(args, "style-mixing")
     ranges = [figures.resolve_style_range(spec, info["num_layers"]) for spec in specs]
     ranges = ranges * len(row_seeds) if len(ranges) == 1 else ranges
@@ -232,13 +223,13 @@ def cmd_noise(args):
     Gs, info = _figure_setup(args, "noise")
     labels = generator.make_labels(info, 1, args.class_idx, args.labels)
     if not Gs.synthesis.noise_maps:
-        raise UsageError("the network has no noise inputs (use_noise=False)")
+        raise cli.UsageError("the network has no noise inputs (use_noise=False)")
     out = args.out or ("figure04-noise-detail.png" if args.figure == "detail" else "figure05-noise-components.png")
     if args.figure == "detail":
         canvas = figures.noise_detail(Gs, info, seeds, labels, args.num_samples)
     else:
         if any(not 0 <= flip < len(seeds) for flip in flips):
-            raise UsageError(f"--flips {args.flips} names an image outside the {len(seeds)} seeds")
+            raise cli.UsageError(f"--flips {args.flips} names an image outside the {len(seeds)} seeds")
         canvas = figures.noise_components(Gs, info, seeds, labels, flips)
     images.save_pil(canvas, out)
     print(f'Wrote "{out}"')
@@ -276,9 +267,10 @@ def _add_network(parser):
 
 def _add_labels(parser):
     parser.add_argument("--class", dest="class_idx", type=int, metavar="K",
-                        help="class index for a conditional network (one-hot label)")
+                        help="class index for a conditional network, as a one-hot label (default: none; a conditional "
+                             "network needs --class or --labels)")
     parser.add_argument("--labels", metavar="NPY",
-                        help="labels for a conditional network: .npy of [label_size] or [count, label_size]")
+                        help="labels for a conditional network: .npy of [label_size] or [count, label_size] (default: none)")
 
 
 def _add_stylegan(parser,           # Sub-command parser.
@@ -292,19 +284,22 @@ def _add_stylegan(parser,           # Sub-command parser.
 
 
 def build_parser():
-    parser = _Parser(prog="generate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = cli.ArgumentParser(prog="generate.py", description=__doc__, formatter_class=cli.HelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=cli.ArgumentParser)
 
     p = sub.add_parser("images", help="one PNG per seed, or image grids")
     _add_network(p)
-    p.add_argument("--seeds", help="seeds, e.g. 0-99 or 1,5,7: image k = Gs(RandomState(k).randn(1, latent_size))")
+    p.add_argument("--seeds", help="seeds, e.g. 0-99 or 1,5,7: image k = Gs(RandomState(k).randn(1, latent_size)) "
+                        "(required without --official_progan_batch)")
     p.add_argument("--outdir", required=True, help="output directory (seed%%04d.png or grid%%04d.png)")
-    p.add_argument("--grid", metavar="WxH", help="write WxH grids of consecutive seeds instead of single images")
-    p.add_argument("--image_shrink", type=positive_int, default=1, help="box-filter downscale factor (official)")
+    p.add_argument("--grid", metavar="WxH", help="write WxH grids of consecutive seeds instead of single images (default: single images)")
+    p.add_argument("--image_shrink", type=positive_int, default=1,
+                   help="box-filter downscale factor (default: 1, as official)")
     p.add_argument("--official_progan_batch", action="store_true",
-                   help="ProGAN generate_fake_images: latents drawn in sequence from RandomState(--random_seed)")
-    p.add_argument("--num_pngs", type=positive_int, default=1, help="with --official_progan_batch: files to write")
-    p.add_argument("--random_seed", type=int, default=1000, help="with --official_progan_batch (official 1000)")
+                   help="ProGAN generate_fake_images: latents drawn in sequence from RandomState(--random_seed) "
+                        "(default: off, one latent per seed)")
+    p.add_argument("--num_pngs", type=positive_int, default=1, help="with --official_progan_batch: files to write (default: 1)")
+    p.add_argument("--random_seed", type=int, default=1000, help="with --official_progan_batch: the RandomState seed (default: 1000, as official)")
     p.add_argument("--png_prefix", help="with --official_progan_batch: file prefix (default '<run>-<pkl>-')")
     _add_labels(p)
     _add_stylegan(p, "random, seeded by the image seed")
@@ -316,10 +311,10 @@ def build_parser():
     p.add_argument("--duration_sec", type=positive_float, default=60.0, help="length (default 60)")
     p.add_argument("--smoothing_sec", type=nonnegative_float, default=1.0, help="Gaussian sigma in time (default 1)")
     p.add_argument("--fps", type=positive_float, default=30.0, help="frames per second (default 30)")
-    p.add_argument("--seed", type=int, default=1000, help="random seed of the latents (official 1000)")
-    p.add_argument("--image_shrink", type=positive_int, default=1, help="box-filter downscale factor")
-    p.add_argument("--image_zoom", type=positive_int, default=1, help="nearest-neighbour upscale factor")
-    p.add_argument("--bitrate", default="16M", help="H.264 bitrate (official 16M)")
+    p.add_argument("--seed", type=int, default=1000, help="random seed of the latents (default: 1000, as official)")
+    p.add_argument("--image_shrink", type=positive_int, default=1, help="box-filter downscale factor (default: 1)")
+    p.add_argument("--image_zoom", type=positive_int, default=1, help="nearest-neighbour upscale factor (default: 1)")
+    p.add_argument("--bitrate", default="16M", help="H.264 bitrate (default: 16M, as official)")
     p.add_argument("--out", help="output .mp4 (default '<run>-<pkl>-lerp.mp4')")
     _add_labels(p)
     _add_stylegan(p, "const")
@@ -328,21 +323,21 @@ def build_parser():
     p = sub.add_parser("training-video", help="MP4 of a run's fakes%%06d.png snapshots with lod/time/kimg labels")
     p.add_argument("--run", required=True, help="training run directory (log.txt, fakes%%06d.png)")
     p.add_argument("--duration_sec", type=positive_float, default=20.0, help="length (default 20)")
-    p.add_argument("--time_warp", type=positive_float, default=1.5, help="video time -> wallclock exponent")
+    p.add_argument("--time_warp", type=positive_float, default=1.5, help="video time -> wallclock exponent (default: 1.5)")
     p.add_argument("--fps", type=positive_float, default=30.0, help="frames per second (default 30)")
-    p.add_argument("--bitrate", default="16M", help="H.264 bitrate (official 16M)")
+    p.add_argument("--bitrate", default="16M", help="H.264 bitrate (default: 16M, as official)")
     p.add_argument("--font", help="TrueType font for the labels (default Calibri if installed, else Pillow's)")
     p.add_argument("--out", help="output .mp4 (default '<run name>-train.mp4')")
     p.set_defaults(func=cmd_training_video)
 
     p = sub.add_parser("style-mixing", help="StyleGAN figure 3: style mixing")
     _add_network(p)
-    p.add_argument("--row_seeds", default="888,829,1898,1733,1614,845", help="destination seeds (left column)")
-    p.add_argument("--col_seeds", default="639,701,687,615,2268", help="source seeds (top row)")
+    p.add_argument("--row_seeds", default="888,829,1898,1733,1614,845", help="destination seeds, the left column (default: the official figure's, 888,829,1898,1733,1614,845)")
+    p.add_argument("--col_seeds", default="639,701,687,615,2268", help="source seeds, the top row (default: the official figure's, 639,701,687,615,2268)")
     p.add_argument("--styles", default="coarse,coarse,coarse,middle,middle,fine",
                    help="layers taken from the source: coarse (0-3), middle (4-7), fine (8+) or A-B; "
                         "one for all rows or one per row (default: the official figure)")
-    p.add_argument("--out", default="figure03-style-mixing.png", help="output PNG")
+    p.add_argument("--out", default="figure03-style-mixing.png", help="output PNG (default: figure03-style-mixing.png)")
     _add_labels(p)
     p.set_defaults(func=cmd_style_mixing)
 
@@ -350,16 +345,17 @@ def build_parser():
     _add_network(p)
     p.add_argument("--seeds", default="91,388", help="one row per seed (default 91,388)")
     p.add_argument("--psis", default="1,0.7,0.5,0,-0.5,-1", help="one column per psi (default 1,0.7,0.5,0,-0.5,-1)")
-    p.add_argument("--out", default="figure08-truncation-trick.png", help="output PNG")
+    p.add_argument("--out", default="figure08-truncation-trick.png",
+                   help="output PNG (default: figure08-truncation-trick.png)")
     _add_labels(p)
     p.set_defaults(func=cmd_truncation)
 
     p = sub.add_parser("noise", help="StyleGAN figures 4 (noise detail) and 5 (noise components)")
     _add_network(p)
     p.add_argument("--figure", choices=["detail", "components"], default="detail",
-                   help="detail: variation under random noise; components: noise on/off per layer group")
+                   help="detail: variation under random noise; components: noise on/off per layer group (default: detail)")
     p.add_argument("--seeds", help="default 1157,1012 (detail) or 1967,1555 (components)")
-    p.add_argument("--num_samples", type=positive_int, default=100, help="detail: noise draws per seed")
+    p.add_argument("--num_samples", type=positive_int, default=100, help="detail: noise draws per seed (default: 100)")
     p.add_argument("--flips", default="1", help="components: indices of seeds shown mirrored (default 1)")
     p.add_argument("--out", help="output PNG (default the official figure name)")
     _add_labels(p)
@@ -397,15 +393,14 @@ def main(argv=None):                # Arguments without the program name; None =
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("generate.py: give a command: " + ", ".join(
+            raise cli.UsageError("generate.py: give a command: " + ", ".join(
                 ["images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"]))
         return args.func(args)
-    except UsageError as error:
+    except cli.UsageError as error:
         print(f"generate.py: error: {error}", file=sys.stderr)
-        return 2
-    except CommandError as error:
-        print(f"generate.py: error: {error}", file=sys.stderr)
-        return 1
+        return cli.USAGE_STATUS
+    except SystemExit as exit_:  # cli.ArgumentParser.error: its line is on stderr already.
+        return exit_.code
     except OSError as error:
         message = f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
         print(f"error: {message}", file=sys.stderr)

@@ -54,13 +54,13 @@ def parse_args(argv):               # Command-line arguments (without the progra
     """The command line of this script."""
     parser = cli.ArgumentParser(prog="gpu_check.py", description=__doc__.split("\n")[0])
     parser.add_argument("--allow-cpu", action="store_true",
-                        help="Run even when no GPU is visible (to smoke-test this script).")
+                        help="Run even when no GPU is visible, to smoke-test this script (default: off).")
     parser.add_argument("--quick", action="store_true",
-                        help="Tiny networks, 1 timed iteration, tiny training run, no side-by-side.")
+                        help="Tiny networks, 1 timed iteration, tiny training run, no side-by-side (default: off).")
     parser.add_argument("--iters", type=positive_int, default=None,
                         help="Timed iterations per speed run (default 20; 1 with --quick).")
-    parser.add_argument("--xla", choices=["off", "on", "both"], default="both", help="XLA runs to do.")
-    parser.add_argument("--timeout", type=positive_int, default=3600, help="Seconds allowed per command.")
+    parser.add_argument("--xla", choices=["off", "on", "both"], default="both", help="XLA runs to do (default: both).")
+    parser.add_argument("--timeout", type=positive_int, default=3600, help="Seconds allowed per command (default: 3600).")
     return parser.parse_args(argv)
 
 

@@ -17,7 +17,6 @@ import threading
 import time
 
 import numpy as np
-from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from utils import cli  # noqa: E402
@@ -28,12 +27,25 @@ quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 from metrics import ms_ssim  # noqa: E402
 from metrics import sliced_wasserstein  # noqa: E402
 
-FLAGS = flags.FLAGS
-flags.DEFINE_integer("num_images", 16384, "Images per set (SWD: reals and fakes each; MS-SSIM: num_images / 2 pairs).")
-flags.DEFINE_integer("resolution", 256, "Image resolution (power of two, >= 16).")
-flags.DEFINE_integer("minibatch", 0, "Images per feed; 0 = the official clip(8192 // resolution, 4, 256).")
-flags.DEFINE_list("metrics", ["swd", "msssim"], "Metrics to run: swd, msssim.")
-flags.DEFINE_integer("seed", 1000, "Seed of the synthetic images and of the SWD draws.")
+
+
+def build_parser():
+    """The benchmark's options."""
+    parser = cli.ArgumentParser(prog="metrics.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter)
+    add = parser.add_argument
+    add("--num_images", type=int, default=16384,
+        help="Images per set; SWD: reals and fakes each, MS-SSIM: num_images / 2 pairs (default: 16384).")
+    add("--resolution", type=int, default=256, help="Image resolution, a power of two >= 16 (default: 256).")
+    add("--minibatch", type=int, default=0,
+        help="Images per feed; 0 = the official clip(8192 // resolution, 4, 256) (default: 0).")
+    # absl's DEFINE_list: comma-separated, blanks around items dropped.
+    add("--metrics", type=lambda text: [item.strip() for item in text.split(",") if item.strip()],
+        default=["swd", "msssim"], help="Metrics to run, comma-separated: swd, msssim (default: swd,msssim).")
+    add("--seed", type=int, default=1000, help="Seed of the synthetic images and of the SWD draws (default: 1000).")
+    return parser
+
+
+FLAGS = None    # The parsed options (named as when this benchmark used absl flags).
 
 #----------------------------------------------------------------------------
 
@@ -129,8 +141,8 @@ def bench_msssim(num_images, resolution, minibatch, seed):
     return seconds, rss.stop(), value
 
 
-def main(argv):
-    del argv
+def main():
+    """Run the chosen metrics' benchmarks."""
     res, num = FLAGS.resolution, FLAGS.num_images
     problems = [f"unknown metric {name!r} (use swd, msssim)" for name in FLAGS.metrics if name not in ("swd", "msssim")]
     if res < 16 or res & (res - 1):
@@ -138,8 +150,7 @@ def main(argv):
     if num < 2:
         problems.append(f"--num_images must be >= 2, got {num}")
     if problems:
-        print("benchmarks/metrics.py: " + "; ".join(problems), file=sys.stderr)
-        sys.exit(1)
+        raise cli.UsageError("; ".join(problems))
     minibatch = FLAGS.minibatch or int(np.clip(8192 // res, 4, 256))
     print(f"{num} images at {res}x{res}, minibatch {minibatch}, {os.cpu_count()} CPUs; "
           f"RSS at start {PeakRSS.current() / 2**30:.2f} GiB")
@@ -157,4 +168,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    _parser = build_parser()
+    FLAGS = _parser.parse_args(cli.absl_spellings(sys.argv[1:], _parser))
     cli.run(main, input_errors=lambda: (ValueError,))  # Bad flag combinations.

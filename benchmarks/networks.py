@@ -24,20 +24,29 @@ quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 import numpy as np
 import tensorflow as tf
-from absl import flags
 
 from networks.progan import Discriminator, Generator
 
-FLAGS = flags.FLAGS
-flags.DEFINE_enum("net", "both", ["G", "D", "both"], "Which network(s) to time.")
-flags.DEFINE_integer("resolution", 1024, "Network resolution (power of two >= 4).")
-flags.DEFINE_float("lod", 0.0, "Level of detail assigned to the network's lod variable.")
-flags.DEFINE_integer("batch", 4, "Minibatch size.")
-flags.DEFINE_string("dtype", "float32", "Network dtype: float32, float16, bfloat16 (mixed precision).")
-flags.DEFINE_integer("fmap_base", 8192, "Overall multiplier for the number of feature maps.")
-flags.DEFINE_integer("fmap_max", 512, "Maximum number of feature maps in any layer.")
-flags.DEFINE_integer("iters", 5, "Timed iterations per measurement (median reported).")
-flags.DEFINE_integer("num_channels", 3, "Image channels.")
+
+
+def build_parser():
+    """The benchmark's options."""
+    parser = cli.ArgumentParser(prog="networks.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter)
+    add = parser.add_argument
+    add("--net", default="both", choices=["G", "D", "both"], help="Which network(s) to time (default: both).")
+    add("--resolution", type=int, default=1024, help="Network resolution, a power of two >= 4 (default: 1024).")
+    add("--lod", type=float, default=0.0, help="Level of detail assigned to the network's lod variable (default: 0.0).")
+    add("--batch", type=int, default=4, help="Minibatch size (default: 4).")
+    add("--dtype", default="float32",
+        help="Network dtype: float32, float16, bfloat16 (mixed precision) (default: float32).")
+    add("--fmap_base", type=int, default=8192, help="Overall multiplier for the number of feature maps (default: 8192).")
+    add("--fmap_max", type=int, default=512, help="Maximum number of feature maps in any layer (default: 512).")
+    add("--iters", type=int, default=5, help="Timed iterations per measurement, median reported (default: 5).")
+    add("--num_channels", type=int, default=3, help="Image channels (default: 3).")
+    return parser
+
+
+FLAGS = None    # The parsed options (named as when this benchmark used absl flags).
 
 
 def _device():
@@ -100,8 +109,8 @@ def _benchmark(name,                # 'G' or 'D'.
           f"peak memory {_peak_memory_mb(device):.0f} MiB")
 
 
-def main(argv):
-    del argv
+def main():
+    """Time the chosen networks."""
     device, description = _device()
     print(f"device: {description}; tensorflow {tf.__version__}")
     for name in (["G", "D"] if FLAGS.net == "both" else [FLAGS.net]):
@@ -109,4 +118,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    _parser = build_parser()
+    FLAGS = _parser.parse_args(cli.absl_spellings(sys.argv[1:], _parser))
     cli.run(main, input_errors=lambda: (ValueError,))  # Bad flag combinations (e.g. resolution).

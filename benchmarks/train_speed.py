@@ -21,29 +21,38 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from absl import flags  # noqa: E402
-
 from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
-flags.DEFINE_enum("arch", "progan", ["progan", "stylegan"], "Which networks and default losses.")
-flags.DEFINE_integer("res", 32, "Network resolution.")
-flags.DEFINE_float("lod", 0.0, "Level of detail to train at (fractional = a fade).")
-flags.DEFINE_bool("all_lods", False, "Measure every whole lod from the coarsest to 0 instead of --lod.")
-flags.DEFINE_integer("batch", 16, "Global minibatch size.")
-flags.DEFINE_integer("num_channels", 3, "Image channels.")
-flags.DEFINE_integer("fmap_base", 8192, "fmap_base of both networks.")
-flags.DEFINE_integer("fmap_max", 512, "fmap_max of both networks.")
-flags.DEFINE_integer("latent_size", None, "Latent size (default: the network's).")
-flags.DEFINE_integer("dlatent_size", None, "StyleGAN dlatent size (default: the network's).")
-flags.DEFINE_enum("precision", "fp32", ["fp32", "fp16", "bf16"], "Compute precision.")
-flags.DEFINE_integer("iters", 10, "Timed iterations (after 2 untimed ones).")
-flags.DEFINE_bool("xla", False, "Compile the steps with XLA (jit_compile).")
-flags.DEFINE_bool("count_flops", False, "Also print TensorFlow's static FLOP count of the compiled steps "
-                  "and the GFLOP/s they reach (to compare with the device's peak).")
-FLAGS = flags.FLAGS
+
+def build_parser():
+    """The benchmark's options."""
+    parser = cli.ArgumentParser(prog="train_speed.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter)
+    add = parser.add_argument
+    add("--arch", default="progan", choices=["progan", "stylegan"],
+        help="Which networks and default losses (default: progan).")
+    add("--res", type=int, default=32, help="Network resolution (default: 32).")
+    add("--lod", type=float, default=0.0, help="Level of detail to train at; fractional = a fade (default: 0.0).")
+    add("--all_lods", action=cli.BooleanFlag,
+        help="Measure every whole lod from the coarsest to 0 instead of --lod (default: false).")
+    add("--batch", type=int, default=16, help="Global minibatch size (default: 16).")
+    add("--num_channels", type=int, default=3, help="Image channels (default: 3).")
+    add("--fmap_base", type=int, default=8192, help="fmap_base of both networks (default: 8192).")
+    add("--fmap_max", type=int, default=512, help="fmap_max of both networks (default: 512).")
+    add("--latent_size", type=int, help="Latent size (default: the network's).")
+    add("--dlatent_size", type=int, help="StyleGAN dlatent size (default: the network's).")
+    add("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="Compute precision (default: fp32).")
+    add("--iters", type=int, default=10, help="Timed iterations, after 2 untimed ones (default: 10).")
+    add("--xla", action=cli.BooleanFlag, help="Compile the steps with XLA, jit_compile (default: false).")
+    add("--count_flops", action=cli.BooleanFlag,
+        help="Also print TensorFlow's static FLOP count of the compiled steps and the GFLOP/s they reach, "
+             "to compare with the device's peak (default: false).")
+    return parser
+
+
+FLAGS = None    # The parsed options (named as when this benchmark used absl flags).
 
 
 def measure(lod):
@@ -64,8 +73,8 @@ def measure(lod):
         from networks import stylegan as module
         G_args = dict(common)
         for name in ("latent_size", "dlatent_size"):
-            if FLAGS[name].value:
-                G_args[name] = FLAGS[name].value
+            if getattr(FLAGS, name):
+                G_args[name] = getattr(FLAGS, name)
         if FLAGS.dlatent_size:
             G_args["mapping_fmaps"] = FLAGS.dlatent_size
         losses = dict(func_name="G_logistic_nonsaturating"), dict(func_name="D_logistic_simplegp", r1_gamma=10.0)
@@ -131,8 +140,8 @@ def static_flops(step,             # A tf.function training step.
     return model_analyzer.profile(graph, options=options).total_float_ops
 
 
-def main(argv):
-    del argv
+def main():
+    """Measure one lod, or every lod with --all_lods."""
     import numpy as np
     from training import precision as precision_lib
     precision_lib.warn_if_bf16_emulated("train_speed.py", FLAGS.precision)
@@ -145,4 +154,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    _parser = build_parser()
+    FLAGS = _parser.parse_args(cli.absl_spellings(sys.argv[1:], _parser))
     cli.run(main, input_errors=lambda: (ValueError,))  # Bad flag combinations (e.g. resolution).

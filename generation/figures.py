@@ -6,7 +6,7 @@ import numpy as np
 import PIL.Image
 
 from generation import generator
-from generation.errors import UsageError
+from utils import cli
 from utils.images import to_pil
 
 STYLE_RANGES = {"coarse": (0, 4), "middle": (4, 8), "fine": (8, None)}     # generate_figures.py:150.
@@ -23,7 +23,7 @@ def resolve_style_range(spec,       # 'coarse' | 'middle' | 'fine' | 'A-B' | 'A'
         bounds = [int(v) for v in spec.split("-")]
         start, stop = bounds[0], bounds[-1] + 1
     if not 0 <= start < stop <= num_layers:
-        raise UsageError(f"--styles {spec!r} selects no layer or layers beyond the network's {num_layers} "
+        raise cli.UsageError(f"--styles {spec!r} selects no layer or layers beyond the network's {num_layers} "
                          f"(valid indices 0-{num_layers - 1})")
     return list(range(start, stop))
 

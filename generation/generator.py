@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from generation.errors import UsageError
+from utils import cli
 from networks.generators import generator_info
 from networks.generators import load_generator
 from networks.generators import official_uint8
@@ -14,14 +14,14 @@ MINIBATCH = 8                   # Official minibatch_size of every generation sc
 
 
 def load(path):                     # Snapshot or official pickle.
-    """(Gs, generator_info(Gs)) of a pickle; a missing or unreadable file is a UsageError."""
+    """(Gs, generator_info(Gs)) of a pickle; a missing or unreadable file is a cli.UsageError."""
     if not os.path.isfile(path):
-        raise UsageError(f"{path}: no such network file; give a network pickle (.pkl) with --network")
+        raise cli.UsageError(f"{path}: no such network file; give a network pickle (.pkl) with --network")
     print(f'Loading network from "{path}"...', flush=True)
     try:
         Gs = load_generator(path)
     except ValueError as error:
-        raise UsageError(str(error).splitlines()[0]) from None
+        raise cli.UsageError(str(error).splitlines()[0]) from None
     return Gs, generator_info(Gs)
 
 
@@ -51,46 +51,46 @@ def make_labels(info,               # generator_info(Gs).
     size = info["label_size"]
     if size == 0:
         if class_idx is not None or labels_path is not None:
-            raise UsageError("the network is unconditional (label_size 0); drop --class / --labels")
+            raise cli.UsageError("the network is unconditional (label_size 0); drop --class / --labels")
         return np.zeros([count, 0], np.float32)
     if class_idx is not None and labels_path is not None:
-        raise UsageError("give either --class or --labels, not both")
+        raise cli.UsageError("give either --class or --labels, not both")
     if class_idx is not None:
         if not 0 <= class_idx < size:
-            raise UsageError(f"--class {class_idx} is out of range: the network has {size} classes (0-{size - 1})")
+            raise cli.UsageError(f"--class {class_idx} is out of range: the network has {size} classes (0-{size - 1})")
         labels = np.zeros([count, size], np.float32)
         labels[:, class_idx] = 1.0
         return labels
     if labels_path is None:
-        raise UsageError(f"the network is conditional (label_size {size}); give --class K or --labels FILE.npy")
+        raise cli.UsageError(f"the network is conditional (label_size {size}); give --class K or --labels FILE.npy")
     try:
         labels = np.load(labels_path, allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise UsageError(f"{labels_path}: cannot read labels ({type(error).__name__}: {error}); "
+        raise cli.UsageError(f"{labels_path}: cannot read labels ({type(error).__name__}: {error}); "
                          f"give a .npy array of [label_size] or [count, label_size]") from None
     labels = np.asarray(labels, np.float32)
     if labels.shape == (size,):
         return np.tile(labels[np.newaxis], [count, 1])
     if labels.shape == (count, size):
         return labels
-    raise UsageError(f"{labels_path}: labels have shape {labels.shape}; expected ({size},) or ({count}, {size})")
+    raise cli.UsageError(f"{labels_path}: labels have shape {labels.shape}; expected ({size},) or ({count}, {size})")
 
 
 def check_family_options(info,      # generator_info(Gs).
                          args):     # Parsed arguments.
-    """StyleGAN-only options on a ProGAN network are a UsageError."""
+    """StyleGAN-only options on a ProGAN network are a cli.UsageError."""
     if info["family"] == "stylegan":
         return
     for name in ("truncation_psi", "truncation_cutoff", "noise_mode"):
         if getattr(args, name, None) is not None:
-            raise UsageError(f"--{name} applies to StyleGAN networks only; this is a ProGAN network")
+            raise cli.UsageError(f"--{name} applies to StyleGAN networks only; this is a ProGAN network")
 
 
 def require_stylegan(info,          # generator_info(Gs).
                      command):      # Command name for the message.
     """Figures of the StyleGAN paper need a StyleGAN network."""
     if info["family"] != "stylegan":
-        raise UsageError(f"'{command}' applies to StyleGAN networks only; this is a ProGAN network")
+        raise cli.UsageError(f"'{command}' applies to StyleGAN networks only; this is a ProGAN network")
 
 
 def set_noise_seed(Gs,              # StyleGAN generator.

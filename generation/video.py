@@ -13,8 +13,7 @@ import PIL.ImageFont
 import scipy.ndimage
 
 from generation import generator
-from generation.errors import CommandError
-from generation.errors import UsageError
+from utils import cli
 from utils import files
 from utils.images import box_downsample
 from utils.images import create_image_grid
@@ -40,7 +39,7 @@ class Mp4Writer:
                  fps,               # Frames per second.
                  bitrate="16M"):    # Official mp4_bitrate.
         if imageio_ffmpeg is None:
-            raise CommandError("writing MP4 needs imageio-ffmpeg (it bundles ffmpeg): pip install imageio-ffmpeg")
+            raise cli.UsageError("writing MP4 needs imageio-ffmpeg (it bundles ffmpeg): pip install imageio-ffmpeg")
         self.path, self.fps, self.bitrate = os.path.abspath(path), fps, bitrate
         self.size = None
         self.frames = 0
@@ -61,7 +60,7 @@ class Mp4Writer:
                 output_params=["-f", "mp4"])
             self._gen.send(None)
         if (frame.shape[1], frame.shape[0]) != self.size:
-            raise CommandError(f"frame {self.frames} is {frame.shape[1]}x{frame.shape[0]}, "
+            raise cli.UsageError(f"frame {self.frames} is {frame.shape[1]}x{frame.shape[0]}, "
                                f"but the video is {self.size[0]}x{self.size[1]}")
         self._gen.send(np.ascontiguousarray(frame))
         self.frames += 1
@@ -70,7 +69,7 @@ class Mp4Writer:
         """Finish the file and rename it into place."""
         if self._gen is None:
             self.abort()
-            raise CommandError(f"{self.path}: no frames to write")
+            raise cli.UsageError(f"{self.path}: no frames to write")
         self._gen.close()
         self._gen = None
         files.commit(self._tmp, self.path)
@@ -149,7 +148,7 @@ def parse_training_log(run_dir):    # Run directory with log.txt and fakes%06d.p
     """Official parsing of log.txt: ([seconds], [(png, kimg, lod)]) for ticks whose fakes PNG exists."""
     log_path = os.path.join(run_dir, "log.txt")
     if not os.path.isfile(log_path):
-        raise UsageError(f"{run_dir}: no log.txt; give a training run directory with --run")
+        raise cli.UsageError(f"{run_dir}: no log.txt; give a training run directory with --run")
     times, snaps = [], []
     with open(log_path, "rt", encoding="utf-8", errors="replace") as log:
         for line in log:
@@ -166,7 +165,7 @@ def parse_training_log(run_dir):    # Run directory with log.txt and fakes%06d.p
                 times.append(d * 86400 + h * 3600 + m * 60 + s)
                 snaps.append((png, kimg, lod))
     if not times:
-        raise UsageError(f"{log_path}: no tick line (kimg/lod/time) with a matching fakes%06d.png")
+        raise cli.UsageError(f"{log_path}: no tick line (kimg/lod/time) with a matching fakes%06d.png")
     return times, snaps
 
 
@@ -178,7 +177,7 @@ def load_font(font_path,            # --font, or None for Calibri / DejaVuSans /
             return PIL.ImageFont.truetype(candidate, size)
         except OSError:
             if font_path:
-                raise UsageError(f"{font_path}: cannot load this font; give a TrueType/OpenType file") from None
+                raise cli.UsageError(f"{font_path}: cannot load this font; give a TrueType/OpenType file") from None
     return PIL.ImageFont.load_default(size=size)
 
 
@@ -234,7 +233,7 @@ def training_frame(png,             # fakes%06d.png path.
             with PIL.Image.open(png) as pil:
                 img = np.asarray(pil.convert("RGB") if pil.mode not in ("RGB", "L") else pil)
         except OSError as error:
-            raise CommandError(f"{png}: cannot read image ({error})") from None
+            raise cli.UsageError(f"{png}: cannot read image ({error})") from None
         if img.ndim == 2:
             img = np.repeat(img[:, :, np.newaxis], 3, axis=2)
         while img.shape[1] > 1920 or img.shape[0] > 1080:

@@ -113,19 +113,22 @@ def test_real_tensorflow_import_is_silent():
 
 
 #----------------------------------------------------------------------------
-# Every tool: exactly one stderr line and exit status 2 for bad flags (absl and argparse alike),
+# Every tool: exactly one stderr line and exit status 2 for bad flags (utils/cli.py's convention),
 # and one line for bad input that is found after TensorFlow is loaded.
 
 @pytest.mark.parametrize("argv, message", [
-    (["train.py", "--bogus"], "train.py: error: Unknown command line flag 'bogus'; see --help"),
-    (["train.py", "--res", "abc"], "train.py: error: flag --res=abc: "),
+    (["train.py", "--bogus"], "train.py: error: unrecognized arguments: --bogus"),
+    (["train.py", "--dry"], "train.py: error: unrecognized arguments: --dry"),  # No abbreviations (as absl).
+    (["train.py", "--res", "abc"], "train.py: error: argument --res: invalid int value: 'abc'"),
+    (["train.py", "--dry_run=maybe"], "train.py: error: argument --dry_run: expected true or false, got 'maybe'"),
     (["dataset_tool.py", "create_shapes", "x", "--bogus"], "dataset_tool.py: error: unrecognized arguments: --bogus"),
     (["dataset_tool.py", "nosuch"], "dataset_tool.py: error: argument command: invalid choice: 'nosuch'"),
     (["generate.py", "images", "--bogus"], "generate.py: error: "),
     (["evaluate_metrics.py", "--bogus"], "evaluate_metrics.py: error: "),
     (["benchmarks/train_speed.py", "--res", "12"], "train_speed.py: error: resolution must be a power of two"),
-    (["benchmarks/networks.py", "--bogus"], "networks.py: error: Unknown command line flag 'bogus'"),
-    (["benchmarks/metrics.py", "--bogus"], "metrics.py: error: Unknown command line flag 'bogus'"),
+    (["benchmarks/networks.py", "--bogus"], "networks.py: error: unrecognized arguments: --bogus"),
+    (["benchmarks/metrics.py", "--bogus"], "metrics.py: error: unrecognized arguments: --bogus"),
+    (["benchmarks/metrics.py", "--resolution", "12"], "metrics.py: error: --resolution must be a power of two"),
     (["benchmarks/input_pipeline.py", "--res", "abc"], "input_pipeline.py: error: argument --res: invalid int"),
     (["benchmarks/gpu_check.py", "--bogus"], "gpu_check.py: error: unrecognized arguments: --bogus"),
 ])

@@ -176,15 +176,12 @@ def test_dry_run_shows_the_configuration(tiny_data):
 
 @pytest.fixture
 def resolve(tiny_data):
-    """train.resolve_options() for a command line (in this process; absl flags reset after)."""
+    """train.resolve_options() for a command line (in this process)."""
     import train
 
     def run(args):
-        train.FLAGS.unparse_flags()
-        train.FLAGS(["train.py", "--dataset", tiny_data] + args)
-        return train.resolve_options()
-    yield run
-    train.FLAGS.unparse_flags()
+        return train.resolve_options(train.parse_args(["--dataset", tiny_data] + args))
+    return run
 
 
 @pytest.mark.parametrize("name", list(OFFICIAL))
@@ -255,9 +252,8 @@ TINY = ["--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", 
         "--image_snapshot_ticks", "100"]
 for arch, config in json.loads(os.environ["TRAINED"]):
     extra = ["--dlatent_size", "16", "--mapping_fmaps", "16"] if arch == "stylegan" else []
-    train.FLAGS.unparse_flags()
-    train.FLAGS(["train.py", "--dataset", os.environ["DATA"], "--arch", arch, "--config", config] + TINY + extra)
-    options = train.resolve_options()
+    options = train.resolve_options(train.parse_args(["--dataset", os.environ["DATA"], "--arch", arch,
+                                                      "--config", config] + TINY + extra))
     run_dir = os.path.join(os.environ["OUT"], config)
     os.makedirs(run_dir)
     training_set = TFRecordDataset(**options["dataset_args"], data_format="NCHW")
