@@ -178,7 +178,7 @@ def build_parser(prog):
 
 
 def execute_cmdline(argv):
-    """Run one command; bad input ends with `Error: <message>` on stderr and exit status 1."""
+    """Run one command; bad input ends as every tool's does: `dataset_tool.py: error: <message>`, exit status 2."""
     prog = os.path.basename(argv[0]) if argv else 'dataset_tool.py'
     args = build_parser(prog).parse_args(argv[1:] if len(argv) > 1 else ['-h'])
     module_name, func_name = COMMANDS[args.command]
@@ -189,14 +189,11 @@ def execute_cmdline(argv):
         module = sys.modules[__name__] if module_name == __name__ else importlib.import_module(module_name)
         getattr(module, func_name)(**kwargs)
     except DatasetError as err:
-        sys.stdout.flush()
-        print('Error: %s' % err, file=sys.stderr)
-        sys.exit(1)
+        cli.fail(prog, str(err))
     except ModuleNotFoundError as err:
         if err.name != 'datasets.celebahq':
             raise
-        print('Error: create_celebahq needs datasets/celebahq.py, which is missing from this checkout', file=sys.stderr)
-        sys.exit(1)
+        cli.fail(prog, 'create_celebahq needs datasets/celebahq.py, which is missing from this checkout')
     except KeyboardInterrupt:
         print('\nInterrupted.', file=sys.stderr)
         sys.exit(130)

@@ -387,7 +387,7 @@ def _join_negative_values(argv):
 
 
 def main(argv=None):                # Arguments without the program name; None = sys.argv[1:].
-    """Run one command; return the exit status (0 ok, 1 failure, 2 bad arguments)."""
+    """Run one command; return the exit status (0 ok, 2 bad input or a file that cannot be read or written)."""
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     try:
@@ -403,8 +403,8 @@ def main(argv=None):                # Arguments without the program name; None =
         return exit_.code
     except OSError as error:
         message = f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
-        print(f"error: {message}", file=sys.stderr)
-        return 1
+        print(f"generate.py: error: {message}", file=sys.stderr)
+        return cli.USAGE_STATUS
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 class DatasetError(ValueError):
     """Bad input or environment, described in one line that says what to do.
 
-    `dataset_tool.py` prints the message as `Error: <message>` on stderr and exits
-    non-zero without a traceback. It is a ValueError, so callers that already catch bad
+    `dataset_tool.py` prints the message as `dataset_tool.py: error: <message>` on stderr and
+    exits with status 2 without a traceback, as every tool does. It is a ValueError, so callers that already catch bad
     values (train.py) report it the same way.
     """

@@ -452,8 +452,8 @@ def test_cli_reports_missing_input_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, "dataset_tool.py", "create_celebahq", str(tmp_path / "out"),
                              str(tmp_path / "celeba"), str(tmp_path / "deltas")],
                             cwd=REPO, capture_output=True, text=True, timeout=120, env=user_env())
-    assert result.returncode == 1
-    assert result.stderr.strip().startswith("Error: ") and "img_celeba" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("dataset_tool.py: error: ") and "img_celeba" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 

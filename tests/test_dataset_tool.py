@@ -369,23 +369,23 @@ def run_tool(*args, cwd=None):
 
 def test_cli_missing_folder(tmp_path):
     result = run_tool('create_from_images', tmp_path / 'out', tmp_path / 'missing')
-    assert result.returncode == 1
-    assert result.stderr == 'Error: image folder "%s" does not exist\n' % (tmp_path / 'missing')
+    assert result.returncode == 2
+    assert result.stderr == 'dataset_tool.py: error: image folder "%s" does not exist\n' % (tmp_path / 'missing')
     assert_nothing_left(tmp_path, 'out')
 
 
 def test_cli_non_square_and_existing_output(tmp_path):
     folder = _images_dir(tmp_path, [rgb((16, 8))])
     result = run_tool('create_from_images', tmp_path / 'out', folder)
-    assert result.returncode == 1 and result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
-    assert result.stderr.startswith('Error: image "') and 'is 16x8' in result.stderr
+    assert result.returncode == 2 and result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.startswith('dataset_tool.py: error: image "') and 'is 16x8' in result.stderr
     assert_nothing_left(tmp_path, 'out')
     (tmp_path / 'taken').mkdir()
     (tmp_path / 'taken' / 'x').write_text('x')
     save_png(folder / 'img000.png', rgb((8, 8)))
     result = run_tool('create_from_images', tmp_path / 'taken', folder)
-    assert result.returncode == 1
-    assert result.stderr == ('Error: output folder "%s" already exists and is not empty; '
+    assert result.returncode == 2
+    assert result.stderr == ('dataset_tool.py: error: output folder "%s" already exists and is not empty; '
                              'choose another path or pass --overwrite\n' % (tmp_path / 'taken'))
     assert os.listdir(tmp_path / 'taken') == ['x']
 
@@ -395,7 +395,7 @@ def test_cli_error_after_writing_started(tmp_path, capsys):
     # TensorFlow is loaded by then: its start-up chatter must not reach stderr either.
     folder = _images_dir(tmp_path, [rgb((8, 8), k) for k in range(5)] + [rgb((4, 4))])
     result = run_tool('create_from_images', tmp_path / 'out', folder, '--shuffle', '0')
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr
     assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
     assert 'img005.png" is 4x4 RGB but' in result.stderr
     assert_nothing_left(tmp_path, 'out')
@@ -405,8 +405,8 @@ def test_cli_error_after_writing_started(tmp_path, capsys):
     assert tfrecord_files(tmp_path / 'out') == ['out-r02.tfrecords', 'out-r03.tfrecords']
     with pytest.raises(SystemExit) as exit_info:
         dataset_tool.execute_cmdline(['dataset_tool.py', 'create_shapes', str(tmp_path / 's'), '--resolution', '12'])
-    assert exit_info.value.code == 1
-    assert capsys.readouterr().err == 'Error: --resolution must be a power of two >= 4, got 12\n'
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == 'dataset_tool.py: error: --resolution must be a power of two >= 4, got 12\n'
 
 
 def test_official_command_lines_parse():

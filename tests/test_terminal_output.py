@@ -157,7 +157,7 @@ def test_tools_answer_bad_input_with_one_line(tmp_path):
     garbage.write_bytes(b"\x80\x04 this is no pickle")
     truncated = _write_truncated_dataset(tmp_path / "truncated")
     cases = [
-        (["dataset_tool.py", "extract", truncated, tmp_path / "extracted"], "Error: "),
+        (["dataset_tool.py", "extract", truncated, tmp_path / "extracted"], "dataset_tool.py: error: "),
         (["train.py", "--dataset", truncated, "--result_dir", tmp_path / "results"], "train.py: error: "),
         (["train.py", "--dataset", tmp_path / "missing", "--result_dir", tmp_path / "results"], "train.py: error: "),
         (["generate.py", "images", "--network", garbage, "--seeds", "0-1", "--outdir", tmp_path / "out"],
@@ -168,7 +168,7 @@ def test_tools_answer_bad_input_with_one_line(tmp_path):
     for argv, prefix in cases:
         result = subprocess.run([sys.executable] + [str(a) for a in argv], cwd=REPO, env=user_env(),
                                 capture_output=True, text=True, timeout=300)
-        assert result.returncode != 0, (argv, result.stdout[-500:])
+        assert result.returncode == 2, (argv, result.returncode, result.stdout[-500:])
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(prefix), (argv, result.stderr)
     assert not (tmp_path / "results").exists() or not os.listdir(tmp_path / "results")
     assert not (tmp_path / "out").exists() and not (tmp_path / "extracted").exists()
