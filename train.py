@@ -132,7 +132,7 @@ def resolve_options(
 ):
     """Turn the flags into the training_loop configuration (the official config.py logic)."""
     from training import presets
-    from training.dataset import TFRecordDataset
+    from datasets.tfrecord_reader import TFRecordDataset
 
     if not FLAGS.dataset:
         raise UserError("--dataset is required: a folder made by dataset_tool.py (e.g. create_shapes)")
@@ -354,7 +354,7 @@ def main(argv):
     from training import misc
     from training import precision as precision_lib
     from training import training_loop as loop_lib
-    from training.dataset import TFRecordDataset
+    from datasets.tfrecord_reader import TFRecordDataset
 
     logger = misc.OutputLogger()
     if cluster is not None and not cluster.is_chief:
