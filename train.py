@@ -284,7 +284,7 @@ def resolve_options(
     """Turn the options into the training_loop configuration (the official config.py logic)."""
     # Lazy, as every project import in train.py: --help and bad options then need no TensorFlow.
     from training import presets
-    from training.dataset import TFRecordDataset
+    from datasets.tfrecord_reader import TFRecordDataset
 
     if not args.dataset:
         raise cli.UsageError("--dataset is required: a folder made by dataset_tool.py (e.g. create_shapes)")
@@ -506,7 +506,7 @@ def main(
     from training import misc
     from training import precision as precision_lib
     from training import training_loop as loop_lib
-    from training.dataset import TFRecordDataset
+    from datasets.tfrecord_reader import TFRecordDataset
 
     logger = misc.OutputLogger()
     if cluster is not None and not cluster.is_chief:

@@ -1,4 +1,4 @@
-"""Throughput of the training input pipeline (training/dataset.py), in images per second.
+"""Throughput of the training input pipeline (datasets/tfrecord_reader.py), in images per second.
 
 Creates a procedural shapes dataset in a temporary folder, then pulls batches from
 `TFRecordDataset.get_dataset` for a fixed time, optionally copying every batch to an
@@ -31,7 +31,7 @@ def measure(tfrecord_dir,       # Dataset folder.
             ):
     """Images per second delivered by the reader after a short warm-up."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from training.dataset import TFRecordDataset  # pylint: disable=import-outside-toplevel
+    from datasets.tfrecord_reader import TFRecordDataset  # pylint: disable=import-outside-toplevel
     dataset = TFRecordDataset(tfrecord_dir, seed=0, num_threads=num_threads, data_format=data_format)
     iterator = iter(dataset.get_dataset(minibatch_size, lod))
 

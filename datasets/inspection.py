@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from datasets.errors import DatasetError
+from datasets.tfrecord_reader import TFRecordDataset
 from utils.images import create_image_grid
 from utils.images import to_pil
 from utils.progress import Progress
@@ -12,7 +13,6 @@ from utils.progress import Progress
 #----------------------------------------------------------------------------
 
 def _open_dataset(tfrecord_dir, max_label_size):
-    from training.dataset import TFRecordDataset  # Lazy and upward (datasets -> training): it imports TensorFlow; the reader is to move into datasets/.
     print('Loading dataset "%s"' % tfrecord_dir)
     return TFRecordDataset(tfrecord_dir, max_label_size=max_label_size, repeat=False, shuffle_mb=0, prefetch_mb=0)
 

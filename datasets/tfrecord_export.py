@@ -13,7 +13,6 @@ successful `close()`; an exception inside the `with` block, or `abort()`, delete
 """
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
@@ -254,21 +253,8 @@ class TFRecordExporter:
 
     def _move_into_place(self):
         self._check_destination()
-        dest = self.tfrecord_dir
-        old = None
-        if os.path.isdir(dest):
-            old = tempfile.mkdtemp(prefix='.%s.old-' % os.path.basename(dest), dir=os.path.dirname(os.path.abspath(dest)))
-            os.rmdir(old)
-            os.rename(dest, old)
-        try:
-            os.rename(self._tmp_dir, dest)
-        except BaseException:
-            if old is not None:
-                os.rename(old, dest)
-            raise
+        files.replace_directory(self._tmp_dir, self.tfrecord_dir)
         self._tmp_dir = None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
     def abort(self):
         """Discard everything written so far; the destination is left untouched."""

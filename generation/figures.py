@@ -100,7 +100,7 @@ def noise_detail(Gs,                # StyleGAN generator.
             canvas.paste(crop, (w + (i % 2) * w // 2, row * h + (i // 2) * h // 2))
         diff = np.std(np.mean(images, axis=3), axis=0) * 4
         diff = np.clip(diff + 0.5, 0, 255).astype(np.uint8)
-        canvas.paste(PIL.Image.fromarray(diff, "L"), (w * 2, row * h))
+        canvas.paste(to_pil(diff[:, :, np.newaxis]), (w * 2, row * h))
     return canvas
 
 

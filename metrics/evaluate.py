@@ -322,7 +322,7 @@ class Evaluator:
             except inception.InceptionGraphError as error:
                 raise EvaluationError(str(error)) from None
 
-        from training.dataset import TFRecordDataset  # Lazy: it imports TensorFlow.
+        from datasets.tfrecord_reader import TFRecordDataset  # Lazy: it imports TensorFlow (see the module docstring).
         dataset_args = dict(dataset_args)
         for key in ("shuffle_mb", "repeat", "seed"):
             dataset_args.pop(key, None)

@@ -1,4 +1,4 @@
-"""training/dataset.py: the tf.data reader of official multi-resolution datasets."""
+"""datasets/tfrecord_reader.py: the tf.data reader of official multi-resolution datasets."""
 import os
 import struct
 
@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from datasets.errors import DatasetError
 from datasets.tfrecord_export import TFRecordExporter
-from training.dataset import TFRecordDataset, load_dataset
+from datasets.tfrecord_reader import TFRecordDataset, load_dataset
 
 NUM_IMAGES = 20
 

@@ -19,7 +19,7 @@ from datasets.hdf5 import create_from_hdf5
 from datasets.tfrecord_export import TFRecordExporter
 from datasets.tfrecord_format import encode_image
 from tests.conftest import REPO, SHARED, golden_path, user_env
-from training.dataset import TFRecordDataset
+from datasets.tfrecord_reader import TFRecordDataset
 
 #----------------------------------------------------------------------------
 # Helpers (independent of the code under test: records are parsed with TensorFlow).

@@ -61,7 +61,7 @@ def run(tmp_path_factory):
 
 def _file_order(dataset, count):
     """The first `count` reals and labels in file order, read independently of the evaluator."""
-    from training.dataset import TFRecordDataset
+    from datasets.tfrecord_reader import TFRecordDataset
     images, labels = next(iter(TFRecordDataset(dataset, max_label_size="full", shuffle_mb=0, repeat=False)
                                .get_dataset(count, 0)))
     return images.numpy(), labels.numpy()

@@ -13,6 +13,7 @@ import generate
 from generation import video
 from networks import export, official, progan, stylegan
 from tests.conftest import REPO, golden_path, user_env
+from utils.progress import format_time
 
 TINY_PROGAN = dict(num_channels=3, resolution=16, fmap_base=64, fmap_max=32, latent_size=16)
 TINY_STYLEGAN = dict(num_channels=3, resolution=16, fmap_base=64, fmap_max=32, latent_size=16,
@@ -319,7 +320,6 @@ def test_interpolation_video_grayscale_conditional(pickles, tmp_path, capsys):
 
 def _make_run(run_dir, colors, size=(128, 96)):
     """A run directory as training writes it: log.txt tick lines and solid-colour fakes%06d.png."""
-    from training import misc
     os.makedirs(run_dir)
     kimgs, lods, seconds = [0.0, 12.0, 24.1, 36.3], [3.0, 2.3, 1.6, 0.9], [0, 3700, 7400, 11100]
     lines = ["Building TensorFlow graph...\n"]
@@ -327,7 +327,7 @@ def _make_run(run_dir, colors, size=(128, 96)):
         PIL.Image.new("RGB", size, color).save(os.path.join(run_dir, "fakes%06d.png" % int(kimg)))
         if tick:
             lines.append(f"tick {tick:<5d} kimg {kimg:<8.1f} lod {lod:<5.2f} minibatch 16   "
-                         f"time {misc.format_time(sec):<12s} sec/tick 1.0     sec/kimg 0.5\n")
+                         f"time {format_time(sec):<12s} sec/tick 1.0     sec/kimg 0.5\n")
     lines.append("tick 9 kimg 99.0 lod 0.00 time 1d 00h 00m  (no fakes000099.png: skipped)\n")
     with open(os.path.join(run_dir, "log.txt"), "w") as log:
         log.writelines(lines)

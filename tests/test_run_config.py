@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import golden_path
-from training.dataset import TFRecordDataset
+from datasets.tfrecord_reader import TFRecordDataset
 from training.training_loop import save_options
 
 # Keyword arguments of the official TFRecordDataset (both repositories' dataset.py).

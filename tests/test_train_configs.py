@@ -245,7 +245,7 @@ import numpy as np
 import train
 from networks import official
 from training import training_loop as loop_lib
-from training.dataset import TFRecordDataset
+from datasets.tfrecord_reader import TFRecordDataset
 TINY = ["--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", "16", "--minibatch_base", "4",
         "--minibatch_dict", "{}", "--lod_initial_resolution", "8", "--tick_kimg_base", "0.008",
         "--tick_kimg_dict", "{}", "--total_kimg", "0.008", "--network_snapshot_ticks", "100",

@@ -104,7 +104,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 tf.config.experimental.enable_op_determinism()
 sys.path.insert(0, os.environ["REPO"])
-from training.dataset import TFRecordDataset
+from datasets.tfrecord_reader import TFRecordDataset
 from training import training_loop as tl
 from training.train_step import flat_variables
 results = {}

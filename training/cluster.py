@@ -19,6 +19,10 @@ import re
 import subprocess
 import sys
 
+# TensorFlow is imported inside the functions that need it (create_strategy, peer_failure), not
+# here: train.py reads and checks TF_CONFIG (from_environment) before it loads TensorFlow, so a
+# malformed TF_CONFIG is reported in a fraction of a second.
+
 # Runs in its own process so that it works while TensorFlow blocks this one: it ends quietly
 # when its stdin becomes readable (the strategy is up, or this process has exited), else it
 # prints the message and kills the waiting process.
@@ -101,7 +105,7 @@ def create_strategy(
     timeout,            # Seconds to wait for every worker to connect.
 ):
     """MultiWorkerMirroredStrategy over every worker's GPUs (or CPU); call before any other TF work."""
-    import tensorflow as tf
+    import tensorflow as tf  # Lazy: see the note at the top (TF_CONFIG is checked without TensorFlow).
     from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
     from tensorflow.python.eager import context
 
@@ -145,7 +149,7 @@ def peer_failure(
     run_dir,            # The run directory to resume from (the chief's), or None when unknown.
 ):
     """One line saying which worker was lost and how to continue, or None if `error` is not that."""
-    import tensorflow as tf
+    import tensorflow as tf  # Lazy: see the note at the top (TF_CONFIG is checked without TensorFlow).
     kinds = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
              tf.errors.CancelledError)
     if not isinstance(error, kinds):

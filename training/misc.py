@@ -1,4 +1,8 @@
-"""Run directories, log files and image grids, laid out as the official misc.py does."""
+"""Run directories, log files and image grids, laid out as the official misc.py does.
+
+The official misc.py also held the image and time helpers; here they are utils.images
+(`create_image_grid`, `to_uint8`, `to_pil`) and utils.progress (`format_time`).
+"""
 
 import os
 import re
@@ -6,10 +10,12 @@ import resource
 import sys
 
 import numpy as np
+import tensorflow as tf
 
 from utils import files
-from utils.images import create_image_grid, to_pil, to_uint8  # noqa: F401  (also the official misc names)
-from utils.progress import format_time  # noqa: F401  (the official misc.format_time)
+from utils.images import create_image_grid
+from utils.images import to_pil
+from utils.images import to_uint8
 
 
 def create_result_subdir(
@@ -109,9 +115,8 @@ def peak_memory_gb():
     """Peak host memory of this process (ru_maxrss is KiB on Linux) and of GPU 0 if present."""
     host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     try:
-        import tensorflow as tf  # Lazy: the run-directory helpers above are used without TensorFlow.
         if tf.config.list_logical_devices("GPU"):
             return host, tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 30
-    except (ImportError, ValueError):
+    except ValueError:  # A device without memory statistics.
         pass
     return host, None

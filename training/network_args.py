@@ -10,6 +10,9 @@ deep inside network construction.
 import inspect
 import json
 
+from networks import progan
+from networks import stylegan
+
 # Constructor arguments that other options fix, with the option to use instead.
 SET_ELSEWHERE = {
     "num_channels": "the dataset",
@@ -33,10 +36,7 @@ _WORDS = {"true": True, "false": False, "none": None, "null": None}
 
 def network_classes(arch):   # 'progan' or 'stylegan'.
     """(Generator class, Discriminator class) of an architecture."""
-    if arch == "progan":
-        from networks import progan as module
-    else:
-        from networks import stylegan as module
+    module = progan if arch == "progan" else stylegan
     return module.Generator, module.Discriminator
 
 

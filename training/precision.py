@@ -13,6 +13,8 @@ Where it cannot be told (another OS, an unreadable /proc/cpuinfo) nothing is cla
 import platform
 import sys
 
+import tensorflow as tf
+
 X86_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 GPU_BF16_CAPABILITY = (8, 0)
 
@@ -56,7 +58,6 @@ def cpu_has_bf16(
 
 def gpu_compute_capabilities():
     """(major, minor) of every visible GPU, as TensorFlow reports them (None if unknown)."""
-    import tensorflow as tf
     result = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)

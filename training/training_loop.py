@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from networks import official
 from training import misc
+from training import network_args
 from training import resume as resume_lib
 from training.optimizer import Optimizer
 from training.schedule import TrainingSchedule
@@ -20,6 +21,9 @@ from training.train_step import TrainSteps
 from training.train_step import flat_variables
 from training.train_step import net_property
 from training.train_step import trainable_variables
+from utils.images import create_image_grid
+from utils.images import to_uint8
+from utils.progress import format_time
 
 
 def build_networks(
@@ -29,14 +33,11 @@ def build_networks(
     D_args,             # Discriminator kwargs.
 ):
     """Construct G, D and Gs = a copy of G (`G.clone('Gs')`)."""
-    if arch == "progan":
-        from networks import progan as module
-    else:
-        from networks import stylegan as module
+    Generator, Discriminator = network_args.network_classes(arch)
     common = dict(num_channels=training_set.shape[0], resolution=training_set.resolution,
                   label_size=training_set.label_size)
-    G = module.Generator(**common, **G_args, name="G")
-    D = module.Discriminator(**common, **D_args, name="D")
+    G = Generator(**common, **G_args, name="G")
+    D = Discriminator(**common, **D_args, name="D")
     Gs = clone_network(G, "Gs")
     return G, D, Gs
 
@@ -111,7 +112,7 @@ class GridGenerator:
 
 def training_loop(
     run_dir,                        # Run directory (created by the caller); None = write nothing (non-chief worker).
-    training_set,                   # training.dataset.TFRecordDataset.
+    training_set,                   # datasets.tfrecord_reader.TFRecordDataset.
     arch="progan",                  # 'progan' or 'stylegan'.
     G_args={},                      # Options for the generator network.
     D_args={},                      # Options for the discriminator network.
@@ -264,7 +265,7 @@ def training_loop(
             last_progress_time = now
             rate = (cur_nimg - tick_start_nimg) / max(now - tick_start_time, 1e-9)
             eta = max(total_kimg * 1000 - cur_nimg, 0) / max(rate, 1e-9)
-            print(f"  ... kimg {cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} img/s {rate:<7.1f} eta {misc.format_time(eta)}",
+            print(f"  ... kimg {cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} img/s {rate:<7.1f} eta {format_time(eta)}",
                   flush=True)
 
         # Perform maintenance tasks once per tick.
@@ -282,10 +283,10 @@ def training_loop(
             host_gb, gpu_gb = misc.peak_memory_gb()
             mem = f"mem {host_gb:<5.2f}GB" + (f" gpumem {gpu_gb:<5.2f}GB" if gpu_gb is not None else "")
             print(f"tick {cur_tick:<5d} kimg {cur_nimg / 1000.0:<8.1f} lod {sched.lod:<5.2f} "
-                  f"minibatch {sched.minibatch:<4d} time {misc.format_time(total_time):<12s} "
+                  f"minibatch {sched.minibatch:<4d} time {format_time(total_time):<12s} "
                   f"sec/tick {tick_time:<7.1f} sec/kimg {tick_time / tick_kimg:<7.2f} "
                   f"maintenance {maintenance_time:<6.1f} img/s {images_per_sec:<7.1f} "
-                  f"eta {misc.format_time(eta):<12s} {mem}", flush=True)
+                  f"eta {format_time(eta):<12s} {mem}", flush=True)
             with summary_writer.as_default(step=cur_nimg):
                 scalars = {"Progress/tick": cur_tick, "Progress/kimg": cur_nimg / 1000.0, "Progress/lod": sched.lod,
                            "Progress/minibatch": sched.minibatch, "Timing/total_sec": total_time,
@@ -312,7 +313,7 @@ def training_loop(
                 path = os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000))
                 misc.save_image_grid(grid_fakes, path, drange_net, (gw, gh))
                 with summary_writer.as_default(step=cur_nimg):
-                    grid = misc.create_image_grid(misc.to_uint8(grid_fakes, drange_net), (gw, gh))
+                    grid = create_image_grid(to_uint8(grid_fakes, drange_net), (gw, gh))
                     tf.summary.image("fakes", grid[np.newaxis])
             summary_writer.flush()
             snapshot = cur_tick % network_snapshot_ticks == 0 or done or (snapshot_at_first_tick and cur_tick == 1)

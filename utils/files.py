@@ -4,10 +4,13 @@ Every tool writes its outputs (PNGs, videos, Keras archives, statistics, logs) u
 temporary name in the destination's own folder, flushes it to disk and renames it into place,
 so an interrupted run never leaves a half-written file that looks finished. The temporary
 file is created by open() as usual, so the result has the ordinary file mode (umask applies).
+A whole folder (a dataset) is filled under a hidden name the same way and swapped in whole
+(`temp_directory`, `replace_directory`).
 """
 
 import contextlib
 import os
+import shutil
 import tempfile
 
 
@@ -32,6 +35,30 @@ def temp_directory(
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
     os.chmod(tmp, 0o777 & ~current_umask())
     return tmp
+
+
+def replace_directory(
+    tmp,                # Completed folder from `temp_directory`.
+    path,               # Destination folder; an existing one is replaced.
+):
+    """Rename `tmp` onto `path`; an old `path` is moved aside first and removed only afterwards.
+
+    A folder cannot be renamed onto a non-empty one, so the old folder goes to a hidden name
+    beside it; if the new one then cannot take its place, the old one is put back.
+    """
+    old = None
+    if os.path.isdir(path):
+        old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(path), dir=os.path.dirname(os.path.abspath(path)))
+        os.rmdir(old)   # Only the unused name was wanted.
+        os.rename(path, old)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        if old is not None:
+            os.rename(old, path)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def current_umask():

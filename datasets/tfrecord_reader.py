@@ -1,4 +1,7 @@
-"""TFRecordDataset: the training-time reader of official multi-resolution datasets.
+"""TFRecordDataset: the tf.data reader of official multi-resolution datasets.
+
+It reads what datasets/tfrecord_export.py writes, so it lives beside it: training, the metrics
+and dataset_tool.py's display / extract / compare all read datasets through it.
 
 Mirrors the official `dataset.TFRecordDataset` (ProGAN dataset.py:34-166, identical in
 StyleGAN's training/dataset.py): the same arguments, attributes, file discovery, asserts
@@ -65,7 +68,7 @@ def _capped_bytes(megabytes):
 #----------------------------------------------------------------------------
 
 class TFRecordDataset:
-    """Multi-resolution TFRecord dataset reader for training (official semantics, NHWC output).
+    """Multi-resolution TFRecord dataset reader (official semantics, NHWC output).
 
     Attributes:
         shape:            [C, H, W] at the (possibly lowered) dataset resolution, as official.
@@ -404,7 +407,7 @@ def load_dataset(data_dir=None,     # Prefix for tfrecord_dir, as official.
     if 'tfrecord_dir' in kwargs and data_dir is not None:
         kwargs['tfrecord_dir'] = os.path.join(data_dir, kwargs['tfrecord_dir'])
     if verbose:
-        print('Streaming data using training.dataset.TFRecordDataset...')
+        print('Streaming data using datasets.tfrecord_reader.TFRecordDataset...')
     dataset = TFRecordDataset(**kwargs)
     if verbose:
         print('Dataset shape =', np.int32(dataset.shape).tolist())
