@@ -27,7 +27,7 @@ def nchw(x):
 
 
 def d_kwargs(kwargs):
-    return {k: v for k, v in kwargs.items() if k in sg.D_BASIC_ARGS}
+    return {k: v for k, v in kwargs.items() if k in sg.Discriminator.argument_names()}
 
 
 def strip(prefix, arrays):
