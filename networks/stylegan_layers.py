@@ -439,7 +439,7 @@ class SynthesisBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ToRGB(keras.layers.Layer):
+class ToRGB(layers.EqualizedConv2D):
     """`ToRGB_lod<lod>`: the linear 1x1 conv (gain 1, with bias) from features to an image."""
 
     def __init__(self,
@@ -447,35 +447,27 @@ class ToRGB(keras.layers.Layer):
                  num_channels=3,           # Image channels.
                  use_wscale=True,          # Equalized learning rate?
                  **kwargs):                # Base Layer arguments.
-        super().__init__(**kwargs)
+        kwargs.setdefault("name", f"ToRGB_lod{int(lod)}")
+        super().__init__(int(num_channels), 1, gain=1.0, use_wscale=use_wscale, use_bias=True, **kwargs)
         self.lod = int(lod)
         self.num_channels = int(num_channels)
-        self.use_wscale = bool(use_wscale)
         self.official_scope = f"ToRGB_lod{self.lod}"
-        self.conv = layers.EqualizedConv2D(self.num_channels, 1, gain=1.0, use_wscale=self.use_wscale,
-                                           use_bias=True, dtype=self.dtype_policy, name="conv")
-
-    def build(self,
-              x_shape):             # [N, H, W, C]
-        self.conv.build(x_shape)
-
-    def call(self,
-             x):                   # [N, H, W, C] features.
-        return self.conv(x)
 
     def official_variables(self):
-        return base.weight_and_bias(self.conv)
+        return base.weight_and_bias(self)
 
     def get_config(self):
-        return {**super().get_config(), "lod": self.lod, "num_channels": self.num_channels,
-                "use_wscale": self.use_wscale}
+        config = super().get_config()
+        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by ToRGB.
+            config.pop(key)
+        return {**config, "lod": self.lod, "num_channels": self.num_channels}
 
 
 # ----------------------------------------------------------------------------------------
 # D_basic blocks.
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class FromRGB(keras.layers.Layer):
+class FromRGB(layers.EqualizedConv2D):
     """`FromRGB_lod<lod>`: 1x1 conv (with bias) from an image to features, then the activation."""
 
     def __init__(self,
@@ -484,30 +476,27 @@ class FromRGB(keras.layers.Layer):
                  nonlinearity="lrelu",     # 'lrelu' or 'relu'.
                  use_wscale=True,          # Equalized learning rate?
                  **kwargs):                # Base Layer arguments.
-        super().__init__(**kwargs)
+        act, gain = activation(nonlinearity)
+        kwargs.setdefault("name", f"FromRGB_lod{int(lod)}")
+        super().__init__(int(channels), 1, gain=gain, use_wscale=use_wscale, use_bias=True, **kwargs)
         self.lod = int(lod)
         self.channels = int(channels)
         self.nonlinearity = nonlinearity
-        self.use_wscale = bool(use_wscale)
+        self.act = act
         self.official_scope = f"FromRGB_lod{self.lod}"
-        self.act, gain = activation(nonlinearity)
-        self.conv = layers.EqualizedConv2D(self.channels, 1, gain=gain, use_wscale=self.use_wscale,
-                                           use_bias=True, dtype=self.dtype_policy, name="conv")
-
-    def build(self,
-              images_shape):        # [N, H, W, num_channels]
-        self.conv.build(images_shape)
 
     def call(self,
              images):              # [N, H, W, num_channels] images.
-        return self.act(self.conv(images))
+        return self.act(super().call(images))
 
     def official_variables(self):
-        return base.weight_and_bias(self.conv)
+        return base.weight_and_bias(self)
 
     def get_config(self):
-        return {**super().get_config(), "lod": self.lod, "channels": self.channels,
-                "nonlinearity": self.nonlinearity, "use_wscale": self.use_wscale}
+        config = super().get_config()
+        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by FromRGB.
+            config.pop(key)
+        return {**config, "lod": self.lod, "channels": self.channels, "nonlinearity": self.nonlinearity}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
