@@ -108,15 +108,13 @@ def synthesize(Gs,                  # Generator.
                cutoff=None,         # StyleGAN truncation_cutoff (None = the network's).
                noise_mode="const"):     # StyleGAN noise: 'const' stored maps, 'random' fresh draws.
     """Float NHWC images of Gs, in minibatches of the official size."""
+    options = {}                    # G_paper takes no truncation or noise options.
+    if info["family"] == "stylegan":
+        options = dict(truncation_psi=psi, truncation_cutoff=cutoff, randomize_noise=noise_mode == "random")
     out = []
     for begin in range(0, len(latents), MINIBATCH):
         z, c = latents[begin:begin + MINIBATCH], labels[begin:begin + MINIBATCH]
-        if info["family"] == "progan":
-            images = Gs(z, c if info["label_size"] else None)
-        else:
-            images = Gs(z, c if info["label_size"] else None, truncation_psi=psi, truncation_cutoff=cutoff,
-                        randomize_noise=noise_mode == "random")
-        out.append(np.asarray(images, np.float32))
+        out.append(np.asarray(Gs(z, c if info["label_size"] else None, **options), np.float32))
     return np.concatenate(out)
 
 

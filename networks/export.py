@@ -51,14 +51,6 @@ def official_uint8_tf(images,       # [N, H, W, C] float32 tensor.
 #----------------------------------------------------------------------------
 # SavedModel.
 
-def _copy_official_values(src,      # Network to read.
-                          dst):     # Network of the same architecture to write.
-    dst.set_official_values({name: np.asarray(var) for name, var in src.official_variables().items()})
-    dst_components = dst.official_components()
-    for key, component in src.official_components().items():
-        _copy_official_values(component, dst_components[key])
-
-
 def _serving_network(Gs):
     """The network traced for serving: at lod 0 a StyleGAN generator is rebuilt with the
     'fixed' structure (the plain chain that 'recursive' reduces to at lod 0), which traces
@@ -68,7 +60,7 @@ def _serving_network(Gs):
     if float(np.asarray(Gs.synthesis.lod)) != 0.0:
         return Gs
     clone = type(Gs).from_config(dict(Gs.get_config(), structure="fixed"))
-    _copy_official_values(Gs, clone)
+    clone.copy_official_values(Gs)
     return clone
 
 
@@ -76,8 +68,8 @@ class GeneratorServer(tf.Module):
     """A tf.Module around a generator whose `serve` function returns official uint8 images.
 
     `serve(latents[, labels][, truncation_psi])` -> {'images': uint8 [N, H, W, C]}. For
-    StyleGAN, truncation follows G_style (layers < the network's `truncation_cutoff` are
-    pulled toward `dlatent_avg`; psi == 1 disables it exactly) and the noise inputs are the
+    StyleGAN, truncation is G_style's (`Generator.truncate`: layers < the network's
+    `truncation_cutoff` are pulled toward `dlatent_avg`; psi == 1 disables it exactly) and the noise inputs are the
     stored maps (`noise_mode='const'`) or fresh draws (`'random'`).
     """
 
@@ -118,13 +110,7 @@ class GeneratorServer(tf.Module):
         dlatents = net.mapping(latents, labels)
         cutoff = net.truncation_cutoff
         if cutoff is not None and cutoff > 0:
-            # Same ops as G_style's truncation, so psi != 1 matches Gs(..., truncation_psi=psi).
-            layer_idx = np.arange(self.info["num_layers"])[np.newaxis, :, np.newaxis]
-            ones = tf.ones(layer_idx.shape, dlatents.dtype)
-            coefs = tf.where(layer_idx < cutoff, tf.cast(psi, dlatents.dtype) * ones, ones)
-            avg = tf.cast(net.dlatent_avg, dlatents.dtype)
-            truncated = avg + (dlatents - avg) * coefs
-            dlatents = tf.where(tf.equal(psi, 1.0), dlatents, truncated)
+            dlatents = net.truncate(dlatents, psi, cutoff)   # G_style's; psi == 1 is exactly untruncated.
         net.synthesis.lod.assign(net.lod)
         return net.synthesis(dlatents, randomize_noise=self.noise_mode == "random")
 

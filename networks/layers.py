@@ -16,8 +16,6 @@ lrmul at runtime. Bias is zero-initialised, added after the linear op and
 multiplied by lrmul.
 """
 
-import contextlib
-import contextvars
 
 import numpy as np
 import keras
@@ -459,26 +457,7 @@ class LerpClip(keras.layers.Layer):
 #----------------------------------------------------------------------------
 # Static level of detail for compiled training steps.
 
-_STATIC_LOD_FLOOR = contextvars.ContextVar("static_lod_floor", default=None)
-
-
-@contextlib.contextmanager
-def static_lod_floor(floor_lod):    # int floor(lod) that every network call inside will run at.
-    """Trace networks for one whole level instead of switching on `lod` at run time.
-
-    A training step is traced once per real-image resolution, i.e. per floor(lod), anyway.
-    Inside this context the networks build only that level (plus its fade, weighted by the
-    run-time fraction of lod) instead of a switch over all levels: the same values, a graph
-    the size of one network, and far faster tracing under the gradient penalty's nested
-    tapes. Each network asserts at run time that its lod really has this floor.
-    """
-    token = _STATIC_LOD_FLOOR.set(int(floor_lod))
-    try:
-        yield
-    finally:
-        _STATIC_LOD_FLOOR.reset(token)
-
-
-def current_static_lod_floor():
-    """The floor(lod) set by `static_lod_floor`, or None outside it."""
-    return _STATIC_LOD_FLOOR.get()
+# One context for every network: the copy that lived here is networks.base's now (its callers
+# move there; until then these names are the same objects, so ProGAN and StyleGAN see one floor).
+from networks.base import current_static_lod_floor  # noqa: E402,F401
+from networks.base import static_lod_floor  # noqa: E402,F401

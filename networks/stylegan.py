@@ -1,100 +1,68 @@
 """StyleGAN networks (NVlabs/stylegan `training/networks_stylegan.py`) as Keras 3 models.
 
 `Generator` is the official `G_style` wrapper around `MappingNetwork` (`G_mapping`) and
-`SynthesisNetwork` (`G_synthesis`); `Discriminator` is `D_basic`. Images are NHWC. Every
-variable is created in the constructor under its official name and shape, and the
-networks implement the official-state protocol used by `networks.official`:
-`official_build_func_name`, `official_static_kwargs()`, `official_variables()`,
-`set_official_values(values)`, `official_components()`; `from_official_state(state)`
-rebuilds a network from an official pickle's state.
+`SynthesisNetwork` (`G_synthesis`); `Discriminator` is `D_basic`. Images are NHWC. Each
+network is a `networks.base.Network` built, as in the paper's figure 1, from named blocks
+that carry their official scopes (`networks.stylegan_layers`): G_synthesis is a
+`SynthesisInput` (4x4), one `SynthesisBlock` per resolution and a `ToRGB` per resolution;
+D_basic is a `FromRGB` per resolution, one `DiscriminatorBlock` per resolution and the
+`DiscriminatorEpilogue` (4x4); G_mapping is a stack of dense layers. Every variable is
+created in the constructor under its official name and shape, so official pickles map one
+to one (`official_variables()`, `set_official_values()`, `from_official_state(state)`).
 
 Progressive growing follows the official 'recursive' structure: only the resolutions the
-current `lod` needs are evaluated, selected by conditionals on the `lod` variable, so one
-traced function serves every lod. The official code nests one tf.cond per level; here the
-same evaluation is a flat chain of conds (see `SynthesisNetwork.call`), because nested
-conds make TF2's second-order gradients (the R1 penalty) exponentially costly to build.
+current `lod` needs are evaluated. The official code nests one tf.cond per level; here
+`base.run_at_level` runs the straight-line network of the level the recursion stops at
+(one tf.switch_case in a graph), because nested conds make TF2's second-order gradients
+(the R1 penalty) exponentially costly to build.
 """
-import collections
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from networks import base
 from networks import layers as L
 from networks import stylegan_layers as sl
 
 PACKAGE = "stylegan"
-
-# Official keyword arguments of each build function (others are ignored, as officially).
-G_STYLE_ARGS = ("truncation_psi", "truncation_cutoff", "truncation_psi_val",
-                "truncation_cutoff_val", "dlatent_avg_beta", "style_mixing_prob")
-MAPPING_ARGS = ("latent_size", "label_size", "dlatent_size", "dlatent_broadcast",
-                "mapping_layers", "mapping_fmaps", "mapping_lrmul", "mapping_nonlinearity",
-                "use_wscale", "normalize_latents")
-SYNTHESIS_ARGS = ("dlatent_size", "num_channels", "resolution", "fmap_base", "fmap_decay",
-                  "fmap_max", "use_styles", "const_input_layer", "use_noise", "randomize_noise",
-                  "nonlinearity", "use_wscale", "use_pixel_norm", "use_instance_norm",
-                  "fused_scale", "blur_filter", "structure")
-D_BASIC_ARGS = ("num_channels", "resolution", "label_size", "fmap_base", "fmap_decay",
-                "fmap_max", "nonlinearity", "use_wscale", "mbstd_group_size",
-                "mbstd_num_features", "fused_scale", "blur_filter", "structure")
-STRUCTURES = ("auto", "fixed", "linear", "recursive")
+STRUCTURES = ("fixed", "linear", "recursive")   # And 'auto' (= 'recursive'), as officially.
 
 
-def _resolution_log2(resolution):
-    log2 = int(np.log2(resolution))
-    if resolution != 2 ** log2 or resolution < 4:
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
-    return log2
+def _official_arguments(cls):       # A network class.
+    """The official build function's keyword arguments of `cls`: its constructor's, less `seed` (ours)."""
+    return [name for name in cls.argument_names() if name != "seed"]
 
 
-def _nf_function(fmap_base,    # Feature-map multiplier.
-                 fmap_decay,   # log2 feature-map reduction per doubling.
-                 fmap_max):    # Maximum feature maps.
-    def nf(stage):
-        return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
-    return nf
+def _model_kwargs(kwargs):          # Base Model arguments; `dtype` may be an official dtype string.
+    """Base Model arguments with an official activation dtype string ('float16', 'bfloat16')
+    turned into its mixed Keras policy: the official networks keep float32 variables and cast
+    them to the activation dtype, so a plain 'float16' policy (float16 variables) would not be
+    theirs. Policies (and their serialized form) pass unchanged."""
+    if isinstance(kwargs.get("dtype"), str):
+        kwargs = dict(kwargs, dtype=base.dtype_policy(kwargs["dtype"]))
+    return kwargs
 
 
-def _check_structure(structure):
-    if structure not in STRUCTURES:
-        raise ValueError(f"structure must be one of {STRUCTURES}, got {structure!r}")
-    # Only the official template graph uses 'linear' under 'auto'; evaluation is recursive.
-    return "recursive" if structure == "auto" else structure
+def _dtype_static_kwargs(net):      # A network.
+    """The official `dtype` static kwarg: present only when the activations are not float32."""
+    dtype = base.official_dtype(net.dtype_policy)
+    return {} if dtype == "float32" else {"dtype": dtype}
 
 
-def _resolve_fused(fused_scale,   # True, False or 'auto'.
-                   auto):         # What 'auto' means here (the official size rule).
+def _resolve_fused(fused_scale,     # True, False or 'auto'.
+                   auto):           # What 'auto' means here (the official size rule).
     if fused_scale not in (True, False, "auto"):
         raise ValueError(f"fused_scale must be True, False or 'auto', got {fused_scale!r}")
     return auto if fused_scale == "auto" else bool(fused_scale)
 
 
-def _zeros(batch,      # Minibatch size (tensor or int).
-           size,       # Spatial size.
-           channels,   # Feature maps.
-           dtype):     # Compute dtype.
-    """Stand-in activations for a resolution the current lod does not use."""
-    return ops.zeros((batch, size, size, channels), dtype=dtype)
-
-
-def _static_level(level,        # Run-time level: int32 tensor.
-                  max_level):   # Largest level of this network.
-    """The level fixed by `layers.static_lod_floor` while tracing a graph, with the run-time
-    assertion that `level` agrees; (None, None) outside that context or eagerly."""
-    floor = L.current_static_lod_floor()
-    if floor is None or tf.executing_eagerly():
-        return None, None
-    static = int(np.clip(floor, 0, max_level))
-    check = tf.debugging.assert_equal(
-        level, static, message="lod does not match the static level this step was traced for")
-    return static, check
-
-
 def _blur_config(blur_filter):
     return None if blur_filter is None or len(blur_filter) == 0 else list(blur_filter)
 
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating))
 
 class ReplicaSeedGenerator(keras.random.SeedGenerator):
     """A Keras SeedGenerator whose draws differ between the replicas of a distribution strategy.
@@ -116,73 +84,16 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
         return tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
 
 
-def official_dtype_to_policy(dtype):
-    """Map an official `dtype` kwarg ('float32', 'float16') to a Keras dtype policy name."""
-    names = {"float32": None, "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
-    if dtype not in names:
-        raise ValueError(f"Unsupported official dtype {dtype!r}: expected one of {list(names)}")
-    return names[dtype]
-
-
-def _policy_kwargs(kwargs):   # Base Model arguments; `dtype` may be an official dtype string.
-    """Base Model arguments with an official activation dtype ('float16', 'bfloat16') turned
-    into its mixed Keras policy: the official networks keep float32 variables and cast them to
-    the activation dtype, so a plain 'float16' policy (float16 variables) would not be theirs."""
-    dtype = kwargs.get("dtype")
-    if isinstance(dtype, str) and dtype in ("float16", "bfloat16"):
-        kwargs = dict(kwargs, dtype=official_dtype_to_policy(dtype))
-    return kwargs
-
-
-class _OfficialProtocol:
-    """Shared part of the official-state protocol (see module docstring)."""
-
-    official_build_func_name = None
-
-    def official_components(self):
-        """Sub-networks stored as official `components` (none by default)."""
-        return {}
-
-    def _dtype_static_kwargs(self):
-        compute = keras.backend.standardize_dtype(self.compute_dtype)
-        return {} if compute == "float32" else {"dtype": compute}
-
-    def set_official_values(self,
-                            values):   # Mapping official name -> array, exactly this net's.
-        """Assign official variable values; raise ValueError on a missing, unexpected or
-        mis-shaped variable (nothing is assigned then)."""
-        own = self.official_variables()
-        where = f"{self.official_build_func_name} network {self.name!r}"
-        for name in values:
-            if name not in own:
-                raise ValueError(f"unexpected variable {name!r} for {where}")
-        arrays = {}
-        for name, var in own.items():
-            if name not in values:
-                raise ValueError(f"missing variable {name!r} for {where}")
-            value = np.asarray(values[name])
-            if tuple(value.shape) != tuple(var.shape):
-                raise ValueError(f"variable {name!r} of {where} has shape {tuple(value.shape)}, "
-                                 f"expected {tuple(var.shape)}")
-            arrays[name] = value.astype(keras.backend.standardize_dtype(var.dtype))
-        for name, var in own.items():
-            var.assign(arrays[name])
-
-
-def _prefixed(prefix,       # Official scope, e.g. '8x8/Conv1'.
-              layer_vars):  # Ordered dict of names relative to the scope.
-    return [(prefix + "/" + k, v) for k, v in layer_vars.items()]
-
-
 # ----------------------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class MappingNetwork(_OfficialProtocol, keras.Model):
+class MappingNetwork(base.Network):
     """Official `G_mapping`: z (+ embedded labels) -> pixel norm -> `mapping_layers` dense
     layers with lr multiplier `mapping_lrmul` and lrelu (also after the last) -> w,
     broadcast to [N, dlatent_broadcast, dlatent_size] when `dlatent_broadcast` is set."""
 
     official_build_func_name = "G_mapping"
+    family = "stylegan"
 
     def __init__(self,
                  latent_size=512,              # Z dimensionality.
@@ -197,7 +108,7 @@ class MappingNetwork(_OfficialProtocol, keras.Model):
                  normalize_latents=True,       # Pixel-normalise the input vector?
                  seed=None,                    # Unused (no randomness); kept for uniformity.
                  **kwargs):                    # Base Model arguments (name, dtype, trainable).
-        super().__init__(**_policy_kwargs(kwargs))
+        super().__init__(**_model_kwargs(kwargs))
         self.latent_size = int(latent_size)
         self.label_size = int(label_size)
         self.dlatent_size = int(dlatent_size)
@@ -217,6 +128,7 @@ class MappingNetwork(_OfficialProtocol, keras.Model):
                 name="label_embedding", shape=(self.label_size, self.latent_size),
                 initializer=keras.initializers.RandomNormal(0.0, 1.0), dtype="float32",
                 autocast=False)
+        # The paper's figure 1(b): a stack of fully-connected layers, Dense0 ... Dense<n-1>.
         width = self.latent_size * (2 if self.label_size else 1)
         self.dense_layers = []
         for idx in range(self.mapping_layers):
@@ -248,35 +160,37 @@ class MappingNetwork(_OfficialProtocol, keras.Model):
         return x
 
     def official_static_kwargs(self):
-        kwargs = {name: getattr(self, name) for name in MAPPING_ARGS}
-        return {**kwargs, **self._dtype_static_kwargs()}
+        kwargs = {name: getattr(self, name) for name in _official_arguments(type(self))}
+        return {**kwargs, **_dtype_static_kwargs(self)}
 
-    def official_variables(self):
-        items = []
+    def official_own_variables(self):
+        items = []          # G_mapping has no lod.
         if self.label_size:
             items.append(("LabelConcat/weight", self.label_embedding))
         for idx, layer in enumerate(self.dense_layers):
-            items += _prefixed(f"Dense{idx}", sl.official_weight_bias(layer))
-        return collections.OrderedDict(items)
+            items += base.prefixed(f"Dense{idx}", base.weight_and_bias(layer))
+        return items
 
     def get_config(self):
-        config = {name: getattr(self, name) for name in MAPPING_ARGS}
+        config = {name: getattr(self, name) for name in _official_arguments(type(self))}
         return {**super().get_config(), **config, "seed": self.seed}
 
 
 # ----------------------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class SynthesisNetwork(_OfficialProtocol, keras.Model):
-    """Official `G_synthesis`: learned 4x4 constant, then per resolution an up-conv (fused
-    from 128^2 under 'auto') + blur and a conv, each followed by noise, bias, lrelu,
-    instance norm and style modulation by one w; ToRGB per resolution with lod fade.
+class SynthesisNetwork(base.Network):
+    """Official `G_synthesis` (the paper's figure 1(b), right): `input_block` (4x4: learned
+    constant, or dense from w, and a conv), then per resolution a `SynthesisBlock` (up-conv,
+    fused from 128^2 under 'auto', + blur and a conv), each conv followed by noise, bias,
+    lrelu, instance norm and style modulation by one w; `ToRGB` per resolution, faded by lod.
 
     `noise<i>` are the stored noise images (non-trainable, NCHW [1, 1, res, res]) used
     when `randomize_noise` is False; otherwise fresh N(0, 1) noise is drawn per call.
     """
 
     official_build_func_name = "G_synthesis"
+    family = "stylegan"
 
     def __init__(self,
                  dlatent_size=512,           # W dimensionality.
@@ -298,7 +212,7 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
                  structure="auto",           # 'fixed', 'linear', 'recursive' or 'auto'.
                  seed=None,                  # Seed of the noise generator (None = random).
                  **kwargs):                  # Base Model arguments (name, dtype, trainable).
-        super().__init__(**_policy_kwargs(kwargs))
+        super().__init__(**_model_kwargs(kwargs))
         self.dlatent_size = int(dlatent_size)
         self.num_channels = int(num_channels)
         self.resolution = int(resolution)
@@ -317,17 +231,16 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
         self.blur_filter = _blur_config(blur_filter)
         self.structure = structure
         self.seed = seed
-        self._structure = _check_structure(structure)
-        self.resolution_log2 = _resolution_log2(self.resolution)
+        self._structure = base.check_structure(structure, STRUCTURES)
+        self.resolution_log2 = base.resolution_log2(self.resolution)
         self.num_layers = self.resolution_log2 * 2 - 2
         self.num_styles = self.num_layers if self.use_styles else 1
-        nf = _nf_function(fmap_base, fmap_decay, fmap_max)
-        _, gain = sl.activation(nonlinearity)
         policy = self.dtype_policy
-        dlatent_shape = (None, self.dlatent_size)
 
-        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros",
-                                   trainable=False, autocast=False)
+        def nf(stage):
+            return base.num_features(stage, fmap_base, fmap_decay, fmap_max)
+
+        self.add_lod()
         self.noise_maps = []
         if self.use_noise:
             for idx in range(self.num_layers):
@@ -337,67 +250,30 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
                     initializer=keras.initializers.RandomNormal(0.0, 1.0), autocast=False))
         self.seed_generator = ReplicaSeedGenerator(seed)
 
-        def epilogue(name,        # Keras layer name.
-                     channels,    # Feature maps.
-                     size):       # Resolution.
-            layer = sl.LayerEpilogue(channels, use_noise=self.use_noise,
-                                     use_styles=self.use_styles,
-                                     use_pixel_norm=self.use_pixel_norm,
-                                     use_instance_norm=self.use_instance_norm,
-                                     nonlinearity=nonlinearity, use_wscale=self.use_wscale,
-                                     dtype=policy, name=name)
-            layer.build((None, size, size, channels), dlatent_shape)
-            return layer
-
-        # 4x4: constant (or dense from w) and one conv.
-        if self.const_input_layer:
-            self.input_layer = sl.ConstantInput(nf(1), dtype=policy, name="4x4_Const")
-            self.input_layer.build()
-        else:
-            self.input_layer = L.EqualizedDense(nf(1) * 16, gain=gain / 4,
-                                                use_wscale=self.use_wscale, use_bias=False,
-                                                dtype=policy, name="4x4_Dense")
-            self.input_layer.build(dlatent_shape)
-        self.input_epilogue = epilogue("4x4_" + self._input_scope(), nf(1), 4)
-        self.conv4 = L.EqualizedConv2D(nf(1), 3, gain=gain, use_wscale=self.use_wscale,
-                                       use_bias=False, dtype=policy, name="4x4_Conv")
-        self.conv4.build((None, 4, 4, nf(1)))
-        self.conv4_epilogue = epilogue("4x4_Conv", nf(1), 4)
-
-        # Blocks 8x8 and up: [up-conv, blur, epilogue, conv, epilogue]; `fused_up[i]` says
-        # whether block i's up-conv is the fused transposed conv (official: output >= 128).
-        self.blocks = []
-        self.fused_up = []
+        # Blocks are built here, in this order (the order that fixes their initial values).
+        epilogue = dict(use_noise=self.use_noise, use_styles=self.use_styles,
+                        use_pixel_norm=self.use_pixel_norm, use_instance_norm=self.use_instance_norm)
+        common = dict(nonlinearity=nonlinearity, use_wscale=self.use_wscale, dtype=policy)
+        dlatents_shape = (None, self.num_styles, self.dlatent_size)
+        styles_shape = ((None, self.dlatent_size),) * 2
+        self.input_block = sl.SynthesisInput(nf(1), const_input_layer=self.const_input_layer,
+                                       epilogue=epilogue, name="4x4", **common)
+        self.input_block.build(dlatents_shape)
+        self.blocks = []    # Resolutions 8x8 and up: index res - 3.
         for res in range(3, self.resolution_log2 + 1):
-            size, fin, fout = 2 ** res, nf(res - 2), nf(res - 1)
-            fused = _resolve_fused(fused_scale, size >= 128)
-            conv_class = L.UpscaleConv2D if fused else L.EqualizedConv2D
-            extra = {"transposed_weight": False} if fused else {}
-            conv0 = conv_class(fout, 3, gain=gain, use_wscale=self.use_wscale, use_bias=False,
-                               dtype=policy, name=f"{size}x{size}_Conv0_up", **extra)
-            conv0.build((None, size // 2, size // 2, fin) if fused else (None, size, size, fin))
-            blur = None
-            if self.blur_filter is not None:
-                blur = sl.Blur2D(self.blur_filter, dtype=policy, name=f"{size}x{size}_Blur")
-            conv1 = L.EqualizedConv2D(fout, 3, gain=gain, use_wscale=self.use_wscale,
-                                      use_bias=False, dtype=policy, name=f"{size}x{size}_Conv1")
-            conv1.build((None, size, size, fout))
-            self.fused_up.append(fused)
-            self.blocks.append([conv0, blur, epilogue(f"{size}x{size}_Conv0_up", fout, size),
-                                conv1, epilogue(f"{size}x{size}_Conv1", fout, size)])
-
-        # ToRGB per resolution, index res - 2.
-        self.to_rgb = []
+            block = sl.SynthesisBlock(res, nf(res - 1), fused=_resolve_fused(fused_scale, 2 ** res >= 128),
+                                      blur_filter=self.blur_filter, epilogue=epilogue,
+                                      name=f"{2 ** res}x{2 ** res}", **common)
+            block.build((None, 2 ** (res - 1), 2 ** (res - 1), nf(res - 2)), styles_shape)
+            self.blocks.append(block)
+        self.to_rgb = []    # One per resolution: index res - 2.
         for res in range(2, self.resolution_log2 + 1):
-            layer = L.EqualizedConv2D(self.num_channels, 1, gain=1.0,
-                                      use_wscale=self.use_wscale, use_bias=True, dtype=policy,
-                                      name=f"ToRGB_lod{self.resolution_log2 - res}")
+            lod = self.resolution_log2 - res
+            layer = sl.ToRGB(lod, self.num_channels, use_wscale=self.use_wscale, dtype=policy,
+                             name=f"ToRGB_lod{lod}")
             layer.build((None, 2 ** res, 2 ** res, nf(res - 1)))
             self.to_rgb.append(layer)
         self.built = True
-
-    def _input_scope(self):
-        return "Const" if self.const_input_layer else "Dense"
 
     # -- forward --------------------------------------------------------------------------
 
@@ -410,130 +286,82 @@ class SynthesisNetwork(_OfficialProtocol, keras.Model):
         batch = ops.shape(dlatents)[0]
 
         def noise(idx):
-            if not self.use_noise:
-                return None
             size = 2 ** (idx // 2 + 2)
             if randomize:
                 return keras.random.normal((batch, size, size, 1), dtype=self.compute_dtype,
                                            seed=self.seed_generator)
             return ops.reshape(self.noise_maps[idx], (1, size, size, 1))
 
-        def style(idx):
-            return dlatents[:, idx] if self.use_styles else None
-
-        # 4x4.
-        if self.const_input_layer:
-            x = self.input_layer(dlatents)
-        else:
-            x = self.input_layer(dlatents[:, 0])
-            x = L.unflatten_nchw(x, x.shape[-1] // 16, 4, 4)  # Official reshape is NCHW.
-        x = self.input_epilogue(x, style(0), noise(0))
-        x = self.conv4_epilogue(self.conv4(x), style(1), noise(1))
+        def layer_inputs(res):  # (styles, noises) of the two layers of resolution 2^res.
+            first = 2 * res - 4
+            styles = (dlatents[:, first], dlatents[:, first + 1]) if self.use_styles else None
+            noises = (noise(first), noise(first + 1)) if self.use_noise else None
+            return styles, noises
 
         def block(res, x):
-            conv0, blur, epi0, conv1, epi1 = self.blocks[res - 3]
-            x = conv0(x if self.fused_up[res - 3] else L.upscale2d(x))
-            if blur is not None:
-                x = blur(x)
-            x = epi0(x, style(res * 2 - 4), noise(res * 2 - 4))
-            return epi1(conv1(x), style(res * 2 - 3), noise(res * 2 - 3))
+            return self.blocks[res - 3](x, *layer_inputs(res))
 
-        def torgb(res, x):
-            return self.to_rgb[res - 2](x)
-
+        x = self.input_block(dlatents, *layer_inputs(2))
         log2 = self.resolution_log2
         if self._structure == "fixed":
             for res in range(3, log2 + 1):
                 x = block(res, x)
-            return torgb(log2, x)
+            return self.to_rgb[-1](x)
 
         if self._structure == "linear":
-            images = torgb(2, x)
+            images = self.to_rgb[0](x)
             for res in range(3, log2 + 1):
                 x = block(res, x)
-                images = L.lerp_clip(torgb(res, x), L.upscale2d(images), lod_in - (log2 - res))
+                images = L.lerp_clip(self.to_rgb[res - 2](x), L.upscale2d(images),
+                                     lod_in - (log2 - res))
             return images
 
-        # Recursive structure. The official recursion descends one level per tf.cond while
-        # lod < level and stops at `level` = clip(floor(lod), 0, log2 - 3): blocks up to that
-        # resolution run, and its ToRGB output is faded with the one below when lod > level.
-        # Nested conds make TF2's second-order gradients (R1) exponentially costly to build,
-        # so the same evaluation is laid out flat: one cond per block, one switch for the
-        # output. Blocks the lod does not use yield zeros (a fill, no convolution). Inside
-        # `layers.static_lod_floor` a graph holds only the one level the step runs at.
+        # Recursive structure: the official recursion stops at level = clip(floor(lod), 0,
+        # log2 - 3), i.e. at resolution 2^(log2 - level); the 4x4 input above is shared.
         if log2 == 2:  # 4x4 network: nothing to grow.
-            return torgb(2, x)
-        level = ops.cast(ops.clip(ops.floor(lod_in), 0, log2 - 3), "int32")
-        features = {2: x}
+            return self.to_rgb[0](x)
 
-        def output(lod):  # Image of the level `lod` from the features of its blocks.
-            res = log2 - lod
-            y, x = features[res], features[res - 1]
+        def at_level(level):
+            def run():
+                features, below = x, None
+                for res in range(3, log2 - level + 1):
+                    below, features = features, block(res, features)
+                res = log2 - level
+                images = self.to_rgb[res - 2](features)
+                t = base.fade_weight(lod_in, level)
+                if t is not None:  # Unclipped lerp with the level below, as officially.
+                    images = L.lerp(images, L.upscale2d(self.to_rgb[res - 3](below)),
+                                    ops.cast(t, images.dtype))
+                return L.upscale2d(images, 2 ** level)
+            return run
 
-            def plain():
-                return L.upscale2d(torgb(res, y), 2 ** lod)
-
-            def fade():
-                # Unclipped lerp, exactly as the official recursive structure.
-                return L.upscale2d(L.lerp(torgb(res, y), L.upscale2d(torgb(res - 1, x)),
-                                          lod_in - lod), 2 ** lod)
-
-            if static_mode:
-                # lod is asserted to lie in [level, level + 1): the lerp at t = 0 returns the
-                # finer level exactly, so no cond (whose gradient races in TF under nested tapes).
-                return fade if lod < log2 - 2 else plain
-            return lambda: ops.cond(lod_in > lod, fade, plain)
-
-        static, check = _static_level(level, log2 - 3)
-        static_mode = static is not None
-        if static_mode:  # Only this level (see layers.static_lod_floor).
-            for res in range(3, log2 - static + 1):
-                features[res] = block(res, features[res - 1])
-            with tf.control_dependencies([check]):
-                return tf.identity(output(static)())
-        for res in range(3, log2 + 1):
-            features[res] = ops.cond(
-                level <= log2 - res,
-                lambda res=res: block(res, features[res - 1]),
-                lambda res=res: _zeros(batch, 2 ** res, self.blocks[res - 3][3].filters,
-                                       self.compute_dtype))
-        return ops.switch(level, [output(lod) for lod in range(log2 - 2)])
+        return base.run_at_level(lod_in, log2 - 3, at_level)
 
     # -- official protocol ------------------------------------------------------------------
 
     def official_static_kwargs(self):
-        kwargs = {name: getattr(self, name) for name in SYNTHESIS_ARGS}
-        return {**kwargs, **self._dtype_static_kwargs()}
+        kwargs = {name: getattr(self, name) for name in _official_arguments(type(self))}
+        return {**kwargs, **_dtype_static_kwargs(self)}
 
-    def official_variables(self):
-        items = [("lod", self.lod)]
-        items += [(f"noise{idx}", var) for idx, var in enumerate(self.noise_maps)]
-        scope = "4x4/" + self._input_scope()
-        items += _prefixed(scope, self.input_layer.official_variables()
-                           if self.const_input_layer else sl.official_weight_bias(self.input_layer))
-        items += _prefixed(scope, self.input_epilogue.official_variables())
-        items += _prefixed("4x4/Conv", sl.official_weight_bias(self.conv4))
-        items += _prefixed("4x4/Conv", self.conv4_epilogue.official_variables())
-        items += _prefixed(self.to_rgb[0].name, sl.official_weight_bias(self.to_rgb[0]))
-        for res, (conv0, _, epi0, conv1, epi1) in enumerate(self.blocks, start=3):
-            scope = f"{2 ** res}x{2 ** res}"
-            items += _prefixed(scope + "/Conv0_up", sl.official_weight_bias(conv0))
-            items += _prefixed(scope + "/Conv0_up", epi0.official_variables())
-            items += _prefixed(scope + "/Conv1", sl.official_weight_bias(conv1))
-            items += _prefixed(scope + "/Conv1", epi1.official_variables())
-            rgb = self.to_rgb[res - 2]
-            items += _prefixed(rgb.name, sl.official_weight_bias(rgb))
-        return collections.OrderedDict(items)
+    def official_own_variables(self):
+        return [("lod", self.lod)] + [(f"noise{idx}", var) for idx, var in enumerate(self.noise_maps)]
+
+    def official_blocks(self):
+        # Official creation order: 4x4, its ToRGB, then each resolution and its ToRGB.
+        blocks = [self.input_block, self.to_rgb[0]]
+        for block, to_rgb in zip(self.blocks, self.to_rgb[1:]):
+            blocks += [block, to_rgb]
+        return blocks
 
     def get_config(self):
-        config = {name: getattr(self, name) for name in SYNTHESIS_ARGS}
+        config = {name: getattr(self, name) for name in _official_arguments(type(self))}
         return {**super().get_config(), **config, "seed": self.seed}
 
 
 # ----------------------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class Generator(_OfficialProtocol, keras.Model):
+class Generator(base.Network):
     """Official `G_style`: `mapping` (G_mapping) then `synthesis` (G_synthesis), with the
     truncation trick at inference and, with `training=True`, the moving average of w
     (`dlatent_avg`, decay `dlatent_avg_beta`) and style mixing (`style_mixing_prob`, one
@@ -547,6 +375,7 @@ class Generator(_OfficialProtocol, keras.Model):
     """
 
     official_build_func_name = "G_style"
+    family = "stylegan"
 
     def __init__(self,
                  truncation_psi=0.7,          # Truncation strength (None = off).
@@ -581,7 +410,7 @@ class Generator(_OfficialProtocol, keras.Model):
                  structure="auto",            # G_synthesis: 'fixed'/'linear'/'recursive'/'auto'.
                  seed=None,                   # Seed for noise and style mixing (None = random).
                  **kwargs):                   # Base Model arguments (name, dtype, trainable).
-        super().__init__(**_policy_kwargs(kwargs))
+        super().__init__(**_model_kwargs(kwargs))
         self.truncation_psi = truncation_psi
         self.truncation_cutoff = truncation_cutoff
         self.truncation_psi_val = truncation_psi_val
@@ -604,8 +433,7 @@ class Generator(_OfficialProtocol, keras.Model):
             mapping_fmaps=mapping_fmaps, mapping_lrmul=mapping_lrmul,
             mapping_nonlinearity=mapping_nonlinearity, use_wscale=use_wscale,
             normalize_latents=normalize_latents, dtype=policy, name="G_mapping")
-        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros",
-                                   trainable=False, autocast=False)
+        self.add_lod()
         self.dlatent_avg = self.add_weight(name="dlatent_avg", shape=(self.dlatent_size,),
                                            initializer="zeros", trainable=False, autocast=False)
         self.seed_generator = ReplicaSeedGenerator(None if seed is None else seed + 1)
@@ -675,15 +503,28 @@ class Generator(_OfficialProtocol, keras.Model):
             dlatents = self.mix_styles(latents, labels, dlatents, mixing)
 
         if psi is not None and cutoff is not None:
-            # Officially dlatent_avg and the coefficients are float32 whatever the activation
-            # dtype, so the truncation is computed in float32; G_synthesis casts its input.
-            layer_idx = np.arange(self.num_layers)[np.newaxis, :, np.newaxis]
-            ones = ops.ones(layer_idx.shape, dtype="float32")
-            coefs = ops.where(layer_idx < cutoff, ops.cast(psi, "float32") * ones, ones)
-            dlatents = L.lerp(self.dlatent_avg.value, ops.cast(dlatents, "float32"), coefs)
+            dlatents = self.truncate(dlatents, psi, cutoff)
 
         self.synthesis.lod.assign(self.lod.value)
         return self.synthesis(dlatents, randomize_noise=randomize_noise)
+
+    def truncate(self,
+                 dlatents,              # [N, num_layers, dlatent_size] W.
+                 psi,                   # truncation_psi: a number, or a scalar tensor.
+                 cutoff):               # truncation_cutoff: layers < cutoff are truncated.
+        """G_style's truncation trick: w of the layers < `cutoff` pulled toward `dlatent_avg`,
+        w' = avg + psi * (w - avg). Officially dlatent_avg and the coefficients are float32
+        whatever the activation dtype, so it is computed in float32 (G_synthesis casts its
+        input). A tensor psi equal to 1 returns `dlatents` exactly, as the number 1 (no
+        truncation) does in `call`; serving graphs take psi as a tensor."""
+        layer_idx = np.arange(self.num_layers)[np.newaxis, :, np.newaxis]
+        ones = ops.ones(layer_idx.shape, dtype="float32")
+        coefs = ops.where(layer_idx < cutoff, ops.cast(psi, "float32") * ones, ones)
+        truncated = L.lerp(self.dlatent_avg.value, ops.cast(dlatents, "float32"), coefs)
+        if _is_number(psi):
+            return truncated
+        return ops.where(ops.equal(ops.cast(psi, "float32"), 1.0), ops.cast(dlatents, "float32"),
+                         truncated)
 
     def mix_styles(self,
                    latents,             # [N, latent_size] Z that produced `dlatents`.
@@ -709,40 +550,49 @@ class Generator(_OfficialProtocol, keras.Model):
 
     # -- official protocol ------------------------------------------------------------------
 
+    @classmethod
+    def own_argument_names(cls):
+        """G_style's own keyword arguments (truncation, dlatent average, style mixing): those
+        of its constructor that are not its components' (which G_style forwards to them)."""
+        forwarded = set(MappingNetwork.argument_names()) | set(SynthesisNetwork.argument_names())
+        return [name for name in _official_arguments(cls) if name not in forwarded]
+
+    def _component_kwargs(self):
+        mapping = {name: getattr(self.mapping, name) for name in _official_arguments(MappingNetwork)}
+        mapping.pop("dlatent_broadcast")    # G_style sets it for its mapping itself.
+        synthesis = {name: getattr(self.synthesis, name) for name in _official_arguments(SynthesisNetwork)}
+        return mapping, synthesis
+
     def official_static_kwargs(self):
-        kwargs = {name: getattr(self, name) for name in G_STYLE_ARGS}
+        kwargs = {name: getattr(self, name) for name in self.own_argument_names()}
         mapping = self.mapping.official_static_kwargs()
         mapping.pop("dlatent_broadcast")
         return {**kwargs, **mapping, **self.synthesis.official_static_kwargs()}
 
-    def official_variables(self):
-        return collections.OrderedDict([("lod", self.lod), ("dlatent_avg", self.dlatent_avg)])
+    def official_own_variables(self):
+        return [("lod", self.lod), ("dlatent_avg", self.dlatent_avg)]
 
     def official_components(self):
         return {"synthesis": self.synthesis, "mapping": self.mapping}
 
     def get_config(self):
-        config = {name: getattr(self, name) for name in G_STYLE_ARGS}
-        mapping = {name: getattr(self.mapping, name) for name in MAPPING_ARGS}
-        mapping.pop("dlatent_broadcast")
-        synthesis = {name: getattr(self.synthesis, name) for name in SYNTHESIS_ARGS}
+        config = {name: getattr(self, name) for name in self.own_argument_names()}
+        mapping, synthesis = self._component_kwargs()
         return {**super().get_config(), **config, **mapping, **synthesis, "seed": self.seed}
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating))
 
 
 # ----------------------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class Discriminator(_OfficialProtocol, keras.Model):
-    """Official `D_basic`: FromRGB per resolution, blocks [conv, blur, conv-down (fused
-    from 128^2 under 'auto')], then minibatch stddev, conv, dense, dense to
-    max(label_size, 1) outputs; with labels the score is sum(outputs * labels).
+class Discriminator(base.Network):
+    """Official `D_basic`: a `FromRGB` per resolution, a `DiscriminatorBlock` per resolution
+    [conv, blur, conv-down (fused from 128^2 under 'auto')], then the `DiscriminatorEpilogue`
+    (minibatch stddev, conv, dense, dense to max(label_size, 1) outputs); with labels the
+    score is sum(outputs * labels).
     Call: `scores = D(images, labels)` with images [N, H, W, C] -> [N, 1]."""
 
     official_build_func_name = "D_basic"
+    family = "stylegan"
 
     def __init__(self,
                  num_channels=1,             # Input colour channels (official default 1).
@@ -760,7 +610,7 @@ class Discriminator(_OfficialProtocol, keras.Model):
                  structure="auto",           # 'fixed', 'linear', 'recursive' or 'auto'.
                  seed=None,                  # Unused (no randomness); kept for uniformity.
                  **kwargs):                  # Base Model arguments (name, dtype, trainable).
-        super().__init__(**_policy_kwargs(kwargs))
+        super().__init__(**_model_kwargs(kwargs))
         self.num_channels = int(num_channels)
         self.resolution = int(resolution)
         self.label_size = int(label_size)
@@ -775,67 +625,34 @@ class Discriminator(_OfficialProtocol, keras.Model):
         self.blur_filter = _blur_config(blur_filter)
         self.structure = structure
         self.seed = seed
-        self._structure = _check_structure(structure)
-        self.resolution_log2 = _resolution_log2(self.resolution)
-        nf = _nf_function(fmap_base, fmap_decay, fmap_max)
-        self.act, gain = sl.activation(nonlinearity)
-        policy = self.dtype_policy
+        self._structure = base.check_structure(structure, STRUCTURES)
+        self.resolution_log2 = base.resolution_log2(self.resolution)
+        common = dict(nonlinearity=nonlinearity, use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
-        def conv(name,                # Keras layer name.
-                 filters,             # Output feature maps.
-                 kernel,              # Kernel size.
-                 size,                # Input resolution.
-                 channels,            # Input feature maps.
-                 use_bias=True,       # Bias inside the layer?
-                 layer_class=None):   # Default L.EqualizedConv2D.
-            layer = (layer_class or L.EqualizedConv2D)(
-                filters, kernel, gain=gain, use_wscale=self.use_wscale, use_bias=use_bias,
-                dtype=policy, name=name)
-            layer.build((None, size, size, channels))
-            return layer
+        def nf(stage):
+            return base.num_features(stage, fmap_base, fmap_decay, fmap_max)
 
-        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros",
-                                   trainable=False, autocast=False)
-        # FromRGB per resolution, index res - 2.
-        self.from_rgb = [conv(f"FromRGB_lod{self.resolution_log2 - res}", nf(res - 1), 1,
-                              2 ** res, self.num_channels)
-                         for res in range(2, self.resolution_log2 + 1)]
-        # Blocks 8x8 and up, index res - 3: [conv0, blur, conv1_down, bias of conv1_down when
-        # not fused (the official bias follows the 2x2 downscale)]; `fused_down[i]` says
-        # whether block i's conv-down is the fused stride-2 conv (official: input >= 128).
-        self.blocks = []
-        self.fused_down = []
+        # Blocks are built here, in this order (the order that fixes their initial values).
+        self.add_lod()
+        self.from_rgb = []  # One per resolution: index res - 2.
+        for res in range(2, self.resolution_log2 + 1):
+            lod = self.resolution_log2 - res
+            layer = sl.FromRGB(lod, nf(res - 1), name=f"FromRGB_lod{lod}", **common)
+            layer.build((None, 2 ** res, 2 ** res, self.num_channels))
+            self.from_rgb.append(layer)
+        self.blocks = []    # Resolutions 8x8 and up: index res - 3.
         for res in range(3, self.resolution_log2 + 1):
             size = 2 ** res
-            fused = _resolve_fused(fused_scale, size >= 128)
-            blur = None
-            if self.blur_filter is not None:
-                blur = sl.Blur2D(self.blur_filter, dtype=policy, name=f"{size}x{size}_Blur")
-            conv1 = conv(f"{size}x{size}_Conv1_down", nf(res - 2), 3, size, nf(res - 1),
-                         use_bias=fused,
-                         layer_class=L.Conv2DDownscale if fused else L.EqualizedConv2D)
-            bias1 = None
-            if not fused:
-                bias1 = L.Bias(dtype=policy, name=f"{size}x{size}_Conv1_down_bias")
-                bias1.build((None, size // 2, size // 2, nf(res - 2)))
-            self.blocks.append([conv(f"{size}x{size}_Conv0", nf(res - 1), 3, size, nf(res - 1)),
-                                blur, conv1, bias1])
-            self.fused_down.append(fused)
-        # 4x4 block.
-        self.mbstd = None
-        channels = nf(1)
-        if self.mbstd_group_size > 1:
-            self.mbstd = L.MinibatchStddev(self.mbstd_group_size, self.mbstd_num_features,
-                                           dtype=policy, name="MinibatchStddev")
-            channels += self.mbstd_num_features
-        self.conv4 = conv("4x4_Conv", nf(1), 3, 4, channels)
-        self.dense0 = L.EqualizedDense(nf(0), gain=gain, use_wscale=self.use_wscale,
-                                       use_bias=True, dtype=policy, name="4x4_Dense0")
-        self.dense0.build((None, nf(1) * 16))
-        self.dense1 = L.EqualizedDense(max(self.label_size, 1), gain=1.0,
-                                       use_wscale=self.use_wscale, use_bias=True, dtype=policy,
-                                       name="4x4_Dense1")
-        self.dense1.build((None, nf(0)))
+            block = sl.DiscriminatorBlock(res, nf(res - 1), nf(res - 2),
+                                          fused=_resolve_fused(fused_scale, size >= 128),
+                                          blur_filter=self.blur_filter, name=f"{size}x{size}", **common)
+            block.build((None, size, size, nf(res - 1)))
+            self.blocks.append(block)
+        self.epilogue = sl.DiscriminatorEpilogue(nf(1), nf(0), label_size=self.label_size,
+                                                 mbstd_group_size=self.mbstd_group_size,
+                                                 mbstd_num_features=self.mbstd_num_features,
+                                                 name="4x4", **common)
+        self.epilogue.build((None, 4, 4, nf(1)))
         self.built = True
 
     # -- forward --------------------------------------------------------------------------
@@ -847,88 +664,44 @@ class Discriminator(_OfficialProtocol, keras.Model):
         lod_in = ops.cast(self.lod, self.compute_dtype)
         log2 = self.resolution_log2
 
-        def fromrgb(x, res):
-            return self.act(self.from_rgb[res - 2](x))
-
-        def block(x, res):
-            if res >= 3:
-                conv0, blur, conv1, bias1 = self.blocks[res - 3]
-                x = self.act(conv0(x))
-                if blur is not None:
-                    x = blur(x)
-                x = conv1(x)
-                if not self.fused_down[res - 3]:
-                    x = bias1(L.downscale2d(x))
-                return self.act(x)
-            if self.mbstd is not None:
-                x = self.mbstd(x)
-            x = self.act(self.conv4(x))
-            x = L.flatten_nchw(x)  # Official Dense0 weight rows are in (C, H, W) order.
-            x = self.act(self.dense0(x))
-            return self.dense1(x)
+        def block(res, x):
+            return self.blocks[res - 3](x)
 
         if self._structure == "fixed":
-            x = fromrgb(images, log2)
+            x = self.from_rgb[-1](images)
             for res in range(log2, 2, -1):
-                x = block(x, res)
-            scores = block(x, 2)
+                x = block(res, x)
         elif self._structure == "linear":
             img = images
-            x = fromrgb(img, log2)
+            x = self.from_rgb[-1](img)
             for res in range(log2, 2, -1):
-                x = block(x, res)
+                x = block(res, x)
                 img = L.downscale2d(img)
-                x = L.lerp_clip(x, fromrgb(img, res - 1), lod_in - (log2 - res))
-            scores = block(x, 2)
+                x = L.lerp_clip(x, self.from_rgb[res - 3](img), lod_in - (log2 - res))
         else:
-            # Recursive structure: the official recursion starts at the resolution of
-            # `level` = clip(floor(lod), 0, log2 - 2) (FromRGB of the downscaled images), runs
-            # the blocks down to 4x4 and fades the first block's output with the next
-            # FromRGB when lod > level. Laid out flat (see SynthesisNetwork.call): the input
-            # of each block is a switch between zeros (unused), FromRGB (start here) and the
-            # block above.
-            level = ops.cast(ops.clip(ops.floor(lod_in), 0, log2 - 2), "int32")
-            static, check = _static_level(level, log2 - 2)
-
+            # Recursive structure: the official recursion enters at the resolution of
+            # level = clip(floor(lod), 0, log2 - 2) (FromRGB of the downscaled images), fades
+            # the first block's output with the next FromRGB while lod > level, and runs the
+            # blocks down to 4x4.
             def start(res):  # The recursion's entry point at `res`.
-                return fromrgb(L.downscale2d(images, 2 ** (log2 - res)), res)
+                return self.from_rgb[res - 2](L.downscale2d(images, 2 ** (log2 - res)))
 
-            def faded_block(x, res):
-                # Block `res`, then the fade with the next FromRGB while lod > its level; that
-                # can only hold for the block the recursion entered at.
-                y = block(x, res)
-                lod = log2 - res
-                # Unclipped lerp, exactly as the official recursive structure.
-                if static is not None:  # lod in [level, level + 1): t = 0 returns y exactly.
-                    return L.lerp(y, start(res - 1), lod_in - lod)
-                return ops.cond(lod_in > lod,
-                                lambda: L.lerp(y, start(res - 1), lod_in - lod),
-                                lambda: y)
+            def at_level(level):
+                def run():
+                    res = log2 - level
+                    x = start(res)
+                    if res > 2:
+                        x = block(res, x)
+                        t = base.fade_weight(lod_in, level)
+                        if t is not None:  # Unclipped lerp, as officially.
+                            x = L.lerp(x, start(res - 1), ops.cast(t, x.dtype))
+                        for res in range(res - 1, 2, -1):
+                            x = block(res, x)
+                    return x
+                return run
 
-            if static is not None:  # Only this level (see layers.static_lod_floor).
-                res = log2 - static
-                x = start(res)
-                if res > 2:
-                    x = faded_block(x, res)
-                for res in range(res - 1, 2, -1):
-                    x = block(x, res)
-                with tf.control_dependencies([check]):
-                    x = tf.identity(x)
-            else:
-                batch = ops.shape(images)[0]
-                x = None  # Input of the block at `res`.
-                for res in range(log2, 1, -1):
-                    lod = log2 - res
-                    zeros = lambda res=res: _zeros(batch, 2 ** res, self.from_rgb[res - 2].filters,
-                                                   self.compute_dtype)
-                    here = lambda res=res: start(res)
-                    if x is None:
-                        x = ops.cond(level == lod, here, zeros)
-                        continue
-                    above = lambda res=res, x=x: faded_block(x, res + 1)
-                    index = ops.where(level > lod, 0, ops.where(level == lod, 1, 2))
-                    x = ops.switch(index, [zeros, here, above])
-            scores = block(x, 2)
+            x = base.run_at_level(lod_in, log2 - 2, at_level)
+        scores = self.epilogue(x)
 
         if self.label_size:
             if labels is None:
@@ -939,27 +712,19 @@ class Discriminator(_OfficialProtocol, keras.Model):
     # -- official protocol ------------------------------------------------------------------
 
     def official_static_kwargs(self):
-        kwargs = {name: getattr(self, name) for name in D_BASIC_ARGS}
-        return {**kwargs, **self._dtype_static_kwargs()}
+        kwargs = {name: getattr(self, name) for name in _official_arguments(type(self))}
+        return {**kwargs, **_dtype_static_kwargs(self)}
 
-    def official_variables(self):
-        items = [("lod", self.lod)]
+    def official_blocks(self):
+        # Official creation order: from the full resolution down, each FromRGB and its block;
+        # then the 4x4 FromRGB and the epilogue.
+        blocks = []
         for res in range(self.resolution_log2, 2, -1):
-            rgb = self.from_rgb[res - 2]
-            conv0, _, conv1, bias1 = self.blocks[res - 3]
-            items += _prefixed(rgb.name, sl.official_weight_bias(rgb))
-            items += _prefixed(f"{2 ** res}x{2 ** res}/Conv0", sl.official_weight_bias(conv0))
-            items += _prefixed(f"{2 ** res}x{2 ** res}/Conv1_down",
-                               sl.official_weight_bias(conv1, bias1))
-        rgb = self.from_rgb[0]
-        items += _prefixed(rgb.name, sl.official_weight_bias(rgb))
-        items += _prefixed("4x4/Conv", sl.official_weight_bias(self.conv4))
-        items += _prefixed("4x4/Dense0", sl.official_weight_bias(self.dense0))
-        items += _prefixed("4x4/Dense1", sl.official_weight_bias(self.dense1))
-        return collections.OrderedDict(items)
+            blocks += [self.from_rgb[res - 2], self.blocks[res - 3]]
+        return blocks + [self.from_rgb[0], self.epilogue]
 
     def get_config(self):
-        config = {name: getattr(self, name) for name in D_BASIC_ARGS}
+        config = {name: getattr(self, name) for name in _official_arguments(type(self))}
         return {**super().get_config(), **config, "seed": self.seed}
 
 
@@ -967,24 +732,16 @@ class Discriminator(_OfficialProtocol, keras.Model):
 
 NETWORK_CLASSES = {cls.official_build_func_name: cls
                    for cls in (Generator, MappingNetwork, SynthesisNetwork, Discriminator)}
-_CLASS_ARGS = {
-    "G_style": G_STYLE_ARGS + MAPPING_ARGS + SYNTHESIS_ARGS,
-    "G_mapping": MAPPING_ARGS,
-    "G_synthesis": SYNTHESIS_ARGS,
-    "D_basic": D_BASIC_ARGS,
-}
 
 
-def _constructor_kwargs(func_name,        # Official build function name.
+def _constructor_kwargs(cls,              # The network class.
                         static_kwargs):   # The state's static kwargs.
-    allowed = set(_CLASS_ARGS[func_name])
-    if func_name == "G_style":
-        allowed.discard("dlatent_broadcast")  # Set by G_style itself for its mapping.
-    # Unrecognised keyword arguments are ignored, as by the official build functions.
-    kwargs = {k: v for k, v in static_kwargs.items() if k in allowed}
+    # Unrecognised keyword arguments are ignored, as by the official build functions (and
+    # G_style's `dlatent_broadcast` is not one of its constructor's: it sets it itself).
+    kwargs = {k: v for k, v in cls.known_kwargs(static_kwargs).items() if k != "seed"}
     if "fused_scale" in kwargs and not isinstance(kwargs["fused_scale"], str):
         kwargs["fused_scale"] = bool(kwargs["fused_scale"])
-    kwargs["dtype"] = official_dtype_to_policy(static_kwargs.get("dtype", "float32"))
+    kwargs["dtype"] = base.dtype_policy(static_kwargs.get("dtype", "float32"))
     return kwargs
 
 
@@ -1010,7 +767,8 @@ def from_official_state(state):   # Official network state (NetworkState or alik
         static_kwargs = {**components["mapping"].static_kwargs,
                          **components["synthesis"].static_kwargs, **static_kwargs}
     name = str(state.name).replace("/", "_") or func_name  # Keras names cannot hold '/'.
-    net = NETWORK_CLASSES[func_name](name=name, **_constructor_kwargs(func_name, static_kwargs))
+    cls = NETWORK_CLASSES[func_name]
+    net = cls(name=name, **_constructor_kwargs(cls, static_kwargs))
     net.set_official_values(state.variables)
     for key, sub in net.official_components().items():
         sub.set_official_values(components[key].variables)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import golden_path
-from networks import layers
+from networks import base
 from networks import stylegan as sg
 from networks import stylegan_layers as sl
 
@@ -27,7 +27,7 @@ def nchw(x):
 
 
 def d_kwargs(kwargs):
-    return {k: v for k, v in kwargs.items() if k in sg.D_BASIC_ARGS}
+    return {k: v for k, v in kwargs.items() if k in sg.Discriminator.argument_names()}
 
 
 def strip(prefix, arrays):
@@ -155,10 +155,10 @@ def test_one_tf_function_serves_every_lod(golden, nets):
 
 @pytest.mark.slow
 def test_static_lod_floor_traces_one_level(golden, nets):
-    # Training steps trace per floor(lod) inside layers.static_lod_floor: same values.
+    # Training steps trace per floor(lod) inside base.static_lod_floor: same values.
     G, D = nets
     for k, lod in enumerate(golden["lods"]):
-        with layers.static_lod_floor(int(np.floor(lod))):
+        with base.static_lod_floor(int(np.floor(lod))):
             step = tf.function(lambda latents, images: (G(latents, truncation_psi=0.7), D(images)))
             G.lod.assign(lod)
             D.lod.assign(lod)
@@ -187,8 +187,8 @@ def test_parameter_counts_at_1024():
     assert count(G) == 26_219_627
     assert count(D) == 23_087_249
     # 'auto' fuses from 128^2 on: blocks 8..1024 are res 3..10.
-    assert G.synthesis.fused_up == [False] * 4 + [True] * 4
-    assert D.fused_down == [False] * 4 + [True] * 4
+    assert [block.fused for block in G.synthesis.blocks] == [False] * 4 + [True] * 4
+    assert [block.fused for block in D.blocks] == [False] * 4 + [True] * 4
     assert G.synthesis.official_variables()["noise17"].shape == (1, 1, 1024, 1024)
 
 
@@ -391,10 +391,10 @@ def test_gradients_reach_every_variable_and_r1_input_gradient(golden, nets):
     # StyleMod weight, bias) and 4 ToRGB x (weight, bias).
     assert len(grads) == 8 * 2 + (2 + 3 * 2) * 5 + 4 * 2
     assert all(np.isfinite(g).all() for g in grads)
-    unused = [v.path for v, g in zip(G.trainable_variables, grads) if not np.any(g != 0)]
-    assert sorted(p.split("/")[-2] for p in unused) == ["ToRGB_lod1", "ToRGB_lod1",
-                                                        "ToRGB_lod2", "ToRGB_lod2",
-                                                        "ToRGB_lod3", "ToRGB_lod3"]
+    names = {id(var): name for name, var in G.all_official_variables().items()}
+    unused = [names[id(v)] for v, g in zip(G.trainable_variables, grads) if not np.any(g != 0)]
+    assert sorted(unused) == [f"G_synthesis/ToRGB_lod{lod}/{name}" for lod in (1, 2, 3)
+                              for name in ("bias", "weight")]
 
     # R1: gradient w.r.t. the input images, then of its norm w.r.t. D's weights.
     def r1_step(D, reals):
@@ -410,7 +410,8 @@ def test_gradients_reach_every_variable_and_r1_input_gradient(golden, nets):
     penalty, grads = r1_step(D, tf.constant(nhwc(golden["images_in"])))
     D.lod.assign(0.0)
     assert np.isfinite(penalty) and penalty > 0
-    weights = {v.path.split("/")[-2]: g for v, g in zip(D.trainable_variables, grads)
+    names = {id(var): name for name, var in D.official_variables().items()}
+    weights = {names[id(v)].rsplit("/", 1)[0]: g for v, g in zip(D.trainable_variables, grads)
                if v.name == "weight"}
     assert len(weights) == 13
     # lod 0.5 uses FromRGB at 32 and 16 only; every other weight gets a real gradient.
@@ -422,7 +423,7 @@ def test_gradients_reach_every_variable_and_r1_input_gradient(golden, nets):
     random_values(small, np.random.default_rng(9), lod=0.5)
     reals = tf.constant(np.random.default_rng(10).standard_normal((4, 8, 8, 3)), tf.float32)
     eager = r1_step(small, reals)
-    with layers.static_lod_floor(0):                    # As the training step traces it.
+    with base.static_lod_floor(0):                    # As the training step traces it.
         static = tf.function(r1_step)(small, reals)
     for graph in (tf.function(r1_step)(small, reals), static):
         np.testing.assert_allclose(graph[0], eager[0], rtol=1e-5)
@@ -463,6 +464,20 @@ def test_layer_configs_round_trip():
     cases = [(sl.Blur2D([1, 3, 3, 1]), (x,)), (sl.ConstantInput(6), (x,)),
              (sl.StyleMod(6, use_wscale=False), (x, w)),
              (sl.LayerEpilogue(6, nonlinearity="relu", use_pixel_norm=True), (x, w, noise))]
+    # The named blocks the networks are built from.
+    x4 = x[:, :4, :4]
+    dlatents = np.stack([w, w[::-1]], axis=1)
+    epilogue = dict(use_noise=True, use_instance_norm=False)
+    cases += [(sl.SynthesisInput(6, epilogue=epilogue), (dlatents, (w, w[::-1]), (noise[:, :4, :4],) * 2)),
+              (sl.SynthesisInput(6, const_input_layer=False, epilogue=dict(use_noise=False)), (dlatents, (w, w))),
+              (sl.SynthesisBlock(3, 4, blur_filter=None, epilogue=epilogue), (x4, (w, w), (noise, noise))),
+              (sl.SynthesisBlock(3, 4, fused=True, nonlinearity="relu", epilogue=dict(use_noise=False)),
+               (x4, (w, w))),
+              (sl.ToRGB(1, 3, use_wscale=False), (x,)),
+              (sl.FromRGB(1, 5, nonlinearity="relu"), (x,)),
+              (sl.DiscriminatorBlock(3, 6, 4), (x,)),
+              (sl.DiscriminatorBlock(3, 6, 4, fused=True, blur_filter=None), (x,)),
+              (sl.DiscriminatorEpilogue(6, 5, label_size=2, mbstd_group_size=2), (x4,))]
     for layer, args in cases:
         out = layer(*args)
         for var in layer.weights:
