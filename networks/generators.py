@@ -39,24 +39,20 @@ def load_generator(path):           # Snapshot or official (G, D, Gs) pickle.
 # Inspection.
 
 def generator_family(Gs):           # A ProGAN or StyleGAN generator (Keras model).
-    """'stylegan' for a G_style network (it has mapping and synthesis), 'progan' for G_paper."""
-    if hasattr(Gs, "mapping") and hasattr(Gs, "synthesis"):
-        return "stylegan"
-    if getattr(Gs, "official_build_func_name", None) == "G_paper":
-        return "progan"
-    raise ValueError(f"{type(Gs).__name__} is neither a ProGAN nor a StyleGAN generator")
+    """The network's `family`: 'progan' for G_paper, 'stylegan' for G_style."""
+    family = getattr(Gs, "family", None)    # Anything else is not one of our networks.
+    if family not in FAMILIES:
+        raise ValueError(f"{type(Gs).__name__} is neither a ProGAN nor a StyleGAN generator")
+    return family
 
 
 def generator_info(Gs):             # A ProGAN or StyleGAN generator.
     """Dict of family, latent_size, label_size, resolution, num_channels (and num_layers for StyleGAN)."""
     family = generator_family(Gs)
-    if family == "progan":
-        config = Gs.get_config()
-        info = {key: int(config[key]) for key in ("latent_size", "label_size", "resolution", "num_channels")}
-    else:
-        info = {key: int(getattr(Gs, key))
-                for key in ("latent_size", "label_size", "resolution", "num_channels", "num_layers")}
-    return dict(info, family=family)
+    keys = ["latent_size", "label_size", "resolution", "num_channels"]
+    if family == "stylegan":
+        keys.append("num_layers")
+    return dict({key: int(getattr(Gs, key)) for key in keys}, family=family)
 
 #----------------------------------------------------------------------------
 # Official output transforms.

@@ -16,7 +16,6 @@ lrmul at runtime. Bias is zero-initialised, added after the linear op and
 multiplied by lrmul.
 """
 
-
 import numpy as np
 import keras
 from keras import ops
@@ -452,12 +451,3 @@ class LerpClip(keras.layers.Layer):
         return tuple(a_shape)
 
 #----------------------------------------------------------------------------
-
-
-#----------------------------------------------------------------------------
-# Static level of detail for compiled training steps.
-
-# One context for every network: the copy that lived here is networks.base's now (its callers
-# move there; until then these names are the same objects, so ProGAN and StyleGAN see one floor).
-from networks.base import current_static_lod_floor  # noqa: E402,F401
-from networks.base import static_lod_floor  # noqa: E402,F401

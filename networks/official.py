@@ -292,11 +292,10 @@ def network_from_state(state,       # A NetworkState, e.g. from `read_pickle`.
     if func not in PROGAN_BUILD_FUNCS:
         raise OfficialPickleError(f"{where}network {state.name!r} has unknown build_func_name {func!r}; "
                                   f"supported: {', '.join(PROGAN_BUILD_FUNCS + STYLEGAN_BUILD_FUNCS)}")
-    import inspect
     from networks import progan
     cls = progan.Generator if func == "G_paper" else progan.Discriminator
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "name", "kwargs"}
-    kwargs = {key: value for key, value in state.static_kwargs.items() if key in accepted}  # Official ignores the rest.
+    kwargs = cls.known_kwargs(state.static_kwargs)     # The official build function ignores the rest.
+    kwargs.pop("name", None)                           # The network is named after the state.
     if "fused_scale" not in kwargs:
         unfused = "8x8/Conv0/weight" if func == "G_paper" else "8x8/Conv1/weight"
         if unfused in state.variables:

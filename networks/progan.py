@@ -1,18 +1,18 @@
 """Progressive GAN generator and discriminator (official `G_paper` / `D_paper`).
 
 Faithful Keras 3 ports of networks.py:144-313 of tkarras/progressive_growing_of_gans,
-channels-last. Each network holds a non-trainable float32 scalar `lod` and by
-default evaluates the official *recursive* structure: only the resolutions
-that the current lod needs are computed. Eagerly the level is chosen in
-Python; inside `tf.function` one `tf.switch_case` on the lod variable selects
-it, so one trace serves every lod value and untaken levels cost nothing
-(see `switch_on_level` for why this is not the official nested `tf.cond`,
-which stays available as structure='nested'). Outputs are float32 whatever
-the compute dtype.
+channels-last, built from named blocks that carry their official scopes, as in Table 2 of
+the paper:
 
-Official-state protocol (used by `networks.official` for pickles):
-`official_build_func_name`, `official_static_kwargs()`, `official_variables()`,
-`set_official_values(values)`, `official_components()`.
+    G: GeneratorInputBlock '4x4', GeneratorBlock '8x8' ... 'RxR', ToRGB 'ToRGB_lodN' per level;
+    D: FromRGB 'FromRGB_lodN' per level, DiscriminatorBlock 'RxR' ... '8x8',
+       DiscriminatorEpilogue '4x4'.
+
+Each network holds a non-trainable float32 scalar `lod` and by default evaluates the
+official *recursive* structure through `base.run_at_level`: only the resolutions that the
+current lod needs are computed. 'linear' (the official template graph) and 'nested' (the
+official nested `tf.cond`s, literally) remain available. Outputs are float32 whatever the
+compute dtype. The official-state protocol is `base.Network`'s.
 """
 
 import collections
@@ -22,189 +22,412 @@ import tensorflow as tf
 import keras
 from keras import ops
 
+from networks import base
 from networks import layers as L
 
 #----------------------------------------------------------------------------
-# Helpers shared by G and D.
+# Helpers.
 
-_DTYPE_POLICIES = {
-    "float32": "float32",
-    "float16": "mixed_float16",
-    "mixed_float16": "mixed_float16",
-    "bfloat16": "mixed_bfloat16",
-    "mixed_bfloat16": "mixed_bfloat16",
-}
-
-_OFFICIAL_DTYPES = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+def _official_variables(**layers):  # Official sublayer name -> layer, or (layer, separate Bias layer).
+    """Ordered 'Name/weight', 'Name/bias' variables of a block's sublayers, in the order given."""
+    items = []
+    for name, layer in layers.items():
+        layer, bias = layer if isinstance(layer, tuple) else (layer, None)
+        items += base.prefixed(name, base.weight_and_bias(layer, bias))
+    return collections.OrderedDict(items)
 
 
-def dtype_policy(dtype):            # 'float32', 'float16', 'bfloat16' or a Keras mixed policy name.
-    """Map an official dtype string to the Keras dtype policy that runs it."""
-    if dtype not in _DTYPE_POLICIES:
-        raise ValueError(f"unsupported dtype {dtype!r}: use one of {sorted(_DTYPE_POLICIES)}")
-    return keras.DTypePolicy(_DTYPE_POLICIES[dtype])
+def _act(x,                         # Features.
+         use_leakyrelu=True):       # True = leaky ReLU (alpha 0.2), False = ReLU.
+    """The official activation of both networks."""
+    return ops.leaky_relu(x, 0.2) if use_leakyrelu else ops.relu(x)
 
 
-def official_dtype(dtype):          # A dtype accepted by `dtype_policy`.
-    """The dtype string that the official code uses for `dtype` ('float32' / 'float16' / 'bfloat16')."""
-    return _OFFICIAL_DTYPES[_DTYPE_POLICIES[dtype]]
-
-
-def resolution_log2(resolution):    # Output/input resolution, a power of two >= 4.
-    """log2 of the resolution, validating that it is a power of two >= 4."""
-    res_log2 = int(np.log2(resolution)) if resolution > 0 else 0
-    if resolution < 4 or resolution != 2 ** res_log2:
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
-    return res_log2
-
-
-def num_features(stage,             # Stage index (resolution 2^(stage+1) for G blocks).
-                 fmap_base,         # Overall multiplier for the number of feature maps.
-                 fmap_decay,        # log2 feature map reduction when doubling the resolution.
-                 fmap_max):         # Maximum number of feature maps.
-    """nf(stage) = min(int(fmap_base / 2^(stage*fmap_decay)), fmap_max) (networks.py:167)."""
-    return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
-
-
-def cond(pred,                      # Scalar boolean tensor.
-         true_fn,                   # Called when pred holds.
-         false_fn):                 # Called otherwise.
+def _cond(pred,                     # Scalar boolean tensor.
+          true_fn,                  # Called when pred holds.
+          false_fn):                # Called otherwise.
     """`tf.cond` in graphs; a plain Python branch when executing eagerly."""
     if tf.executing_eagerly():
         return true_fn() if bool(pred) else false_fn()
     return tf.cond(pred, true_fn, false_fn)
 
 
-def cset(cur_fn,                    # Current lazily evaluated result.
-         new_cond,                  # When this holds, ...
-         new_fn):                   # ... this replaces it.
+def _cset(cur_fn,                   # Current lazily evaluated result.
+          new_cond,                 # When this holds, ...
+          new_fn):                  # ... this replaces it.
     """Lazily chain a conditional, as the official `cset` (networks.py:17)."""
-    return lambda: cond(new_cond, new_fn, cur_fn)
-
-
-def check_structure(structure):     # None, 'recursive', 'linear' or 'nested'.
-    """Validate the `structure` argument; None means 'recursive' as in the official code."""
-    structure = "recursive" if structure is None else structure
-    if structure not in ("recursive", "linear", "nested"):
-        raise ValueError(f"structure must be 'recursive', 'linear' or 'nested', got {structure!r}")
-    return structure
-
-
-def switch_on_level(lod_in,        # Scalar float32 lod.
-                    res_log2,       # log2 of the network resolution, R.
-                    level_fn):      # level_fn(res)() computes the network with its finest level at 2^res.
-    """Run the network level that `lod_in` selects: res = clip(R - floor(lod), 2, R).
-
-    This is exactly where the official recursion (networks.py:218-225, 301-308)
-    stops descending. Eagerly the level is chosen in Python; in a graph one
-    `tf.switch_case` selects it, so one trace serves every lod and only the
-    selected level runs. We do not nest `tf.cond`s as the official code does:
-    under nested GradientTapes (the gradient penalty) TF2 wraps every nested
-    cond for higher-order gradients and tracing time grows about 2.5x per
-    level (35 s at 16x16, 90 s at 32x32 on a busy 2-core CPU). Each switch
-    branch is the straight-line network of its level, so the graph holds
-    O(levels^2) blocks, but it traces in ~9 s at 16x16 and ~2 min at 1024x1024
-    on the same machine. Outputs equal the official recursive ones.
-    """
-    levels = list(range(2, res_log2 + 1))
-    if tf.executing_eagerly():
-        res = int(np.clip(res_log2 - np.floor(float(lod_in)), 2, res_log2))
-        return level_fn(res)()
-    static_floor = L.current_static_lod_floor()
-    if static_floor is not None:  # One level only (see layers.static_lod_floor).
-        res = int(np.clip(res_log2 - static_floor, 2, res_log2))
-        want = tf.clip_by_value(res_log2 - tf.floor(lod_in), 2, res_log2)
-        check = tf.debugging.assert_equal(want, tf.cast(res, want.dtype),
-                                          message="lod does not match the static level this step was traced for")
-        with tf.control_dependencies([check]):
-            return tf.identity(level_fn(res)())
-    index = tf.cast(tf.clip_by_value(res_log2 - tf.floor(lod_in), 2, res_log2), tf.int32) - 2
-    return tf.switch_case(index, [level_fn(res) for res in levels])
-
-
-def fade_factor(lod_in,             # Scalar float32 lod.
-                level_lod):         # lod of the level being faded in (R - res).
-    """Weight of the coarser level at a fade: lod - level_lod clipped to [0, 1].
-
-    Eagerly returns None when there is nothing to fade (whole lod), so the
-    coarser level is not computed at all; in a graph it always returns a
-    tensor (0 at whole lods, where the lerp returns the finer level exactly).
-    """
-    t = ops.clip(lod_in - level_lod, 0.0, 1.0)
-    if tf.executing_eagerly():
-        return t if float(t) > 0.0 else None
-    return t
-
-
-class _OfficialStateMixin:
-    """Official-state protocol shared by G and D: a name map over the Keras variables."""
-
-    official_build_func_name = None
-
-    def _official_layer_map(self):
-        """Ordered (official scope, {'weight': var, 'bias': var}) pairs; subclasses define it."""
-        raise NotImplementedError
-
-    def official_variables(self):
-        """Ordered dict: official variable name -> Keras variable, in official creation order."""
-        out = collections.OrderedDict(lod=self.lod)
-        for scope, variables in self._official_layer_map():
-            for kind in ("weight", "bias"):
-                out[f"{scope}/{kind}"] = variables[kind]
-        return out
-
-    def official_components(self):
-        """Sub-networks stored as `components` in an official pickle (none for ProGAN)."""
-        return {}
-
-    def set_official_values(self,
-                            values):        # Mapping official name -> array (all variables, incl. `lod`).
-        """Assign every variable from official arrays; strict about names and shapes."""
-        targets = self.official_variables()
-        unknown = [name for name in values if name not in targets]
-        if unknown:
-            raise ValueError(f"{self.name}: unknown variable {unknown[0]!r} (not in a "
-                             f"{self.official_build_func_name} with these settings)")
-        missing = [name for name in targets if name not in values]
-        if missing:
-            raise ValueError(f"{self.name}: missing variable {missing[0]!r}")
-        arrays = {}
-        for name, var in targets.items():
-            array = np.asarray(values[name])
-            if array.dtype.kind not in "fiub":
-                raise ValueError(f"{self.name}: variable {name!r} has non-numeric dtype {array.dtype}")
-            if tuple(array.shape) != tuple(var.shape):
-                raise ValueError(f"{self.name}: variable {name!r} has shape {tuple(array.shape)}, "
-                                 f"expected {tuple(var.shape)}")
-            arrays[name] = array.astype(np.float32)
-        for name, var in targets.items():
-            var.assign(arrays[name])
-
-    def _expose_config(self):
-        """Normalise numbers to plain Python and expose each argument as an attribute (G.resolution, ...)."""
-        for key in ("fmap_base", "fmap_decay", "fmap_max"):
-            value = float(self._config[key])
-            self._config[key] = int(value) if value.is_integer() and key != "fmap_decay" else value
-        for key, value in self._config.items():
-            if key != "dtype":      # Keras owns `dtype`; the argument stays in get_config().
-                setattr(self, key, value)
-        return self._config
-
-    def _track(self, scope, layer):
-        self._scopes[scope] = layer
-        return layer
+    return lambda: _cond(new_cond, new_fn, cur_fn)
 
 #----------------------------------------------------------------------------
+# Generator blocks.
+
+class _GeneratorLayers(keras.layers.Layer):
+    """Options shared by the generator blocks: each conv is followed by act and pixelnorm."""
+
+    def __init__(self,
+                 use_wscale=True,           # Enable equalized learning rate?
+                 use_pixelnorm=True,        # Pixelwise feature vector normalization after each conv?
+                 pixelnorm_epsilon=1e-8,    # Constant epsilon for pixelwise feature vector normalization.
+                 use_leakyrelu=True,        # True = leaky ReLU, False = ReLU.
+                 **kwargs):                 # Layer kwargs.
+        super().__init__(**kwargs)
+        self.use_wscale = bool(use_wscale)
+        self.use_pixelnorm = bool(use_pixelnorm)
+        self.pixelnorm_epsilon = float(pixelnorm_epsilon)
+        self.use_leakyrelu = bool(use_leakyrelu)
+
+    def _equalized(self, cls, *args, **kwargs):
+        return cls(*args, use_wscale=self.use_wscale, dtype=self.dtype_policy, **kwargs)
+
+    def _act_pn(self, x):
+        x = _act(x, self.use_leakyrelu)
+        if self.use_pixelnorm:
+            x = L.pixel_norm(x, self.pixelnorm_epsilon)
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(use_wscale=self.use_wscale, use_pixelnorm=self.use_pixelnorm,
+                      pixelnorm_epsilon=self.pixelnorm_epsilon, use_leakyrelu=self.use_leakyrelu)
+        return config
+
 
 @keras.saving.register_keras_serializable(package="progan")
-class Generator(_OfficialStateMixin, keras.Model):
+class GeneratorInputBlock(_GeneratorLayers):
+    """The generator's '4x4' block: latents (with labels) -> [N, 4, 4, channels] features.
+
+    Pixelnorm of the latents (optional), Dense to 4x4 features reshaped in NCHW order with its
+    per-channel bias added after the reshape, act + pixelnorm, then a 3x3 Conv, act + pixelnorm
+    (networks.py:190-198).
+    """
+
+    official_scope = "4x4"
+
+    def __init__(self,
+                 channels,                  # Feature maps, nf(1).
+                 normalize_latents=True,    # Normalize the latent vectors before the Dense?
+                 **kwargs):                 # _GeneratorLayers options and Layer kwargs.
+        kwargs.setdefault("name", self.official_scope)
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+        self.normalize_latents = bool(normalize_latents)
+        self.dense = self._equalized(L.EqualizedDense, self.channels * 16, gain=np.sqrt(2) / 4,
+                                     use_bias=False, name="4x4_Dense")
+        self.dense_bias = L.Bias(name="4x4_Dense_bias", dtype=self.dtype_policy)
+        self.conv = self._equalized(L.EqualizedConv2D, self.channels, 3, name="4x4_Conv")
+
+    def build(self, input_shape):   # [N, latent_size + label_size].
+        self.dense.build(input_shape)
+        self.dense_bias.build((None, 4, 4, self.channels))
+        self.conv.build((None, 4, 4, self.channels))
+
+    def call(self, x):
+        if self.normalize_latents:
+            x = L.pixel_norm(x, self.pixelnorm_epsilon)
+        x = self.dense(x)
+        x = L.unflatten_nchw(x, x.shape[-1] // 16, 4, 4)                    # [NHWC]
+        x = self._act_pn(self.dense_bias(x))
+        return self._act_pn(self.conv(x))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 4, 4, self.channels)
+
+    def official_variables(self):
+        """'Dense/weight', 'Dense/bias', 'Conv/weight', 'Conv/bias', relative to '4x4'."""
+        return _official_variables(Dense=(self.dense, self.dense_bias), Conv=self.conv)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(channels=self.channels, normalize_latents=self.normalize_latents)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="progan")
+class GeneratorBlock(_GeneratorLayers):
+    """A generator block 'SxS': doubles the resolution of its input features.
+
+    Conv0_up (fused nearest upscale + 3x3 conv) or upscale then Conv0; then Conv1; each conv
+    followed by act + pixelnorm (networks.py:199-204).
+    """
+
+    def __init__(self,
+                 resolution,                # Output resolution S of this block.
+                 channels,                  # Output feature maps, nf(log2(S) - 1).
+                 fused_scale=True,          # True = fused upscale2d + conv2d, False = separate upscale2d.
+                 **kwargs):                 # _GeneratorLayers options and Layer kwargs.
+        scope = f"{int(resolution)}x{int(resolution)}"
+        kwargs.setdefault("name", scope)
+        super().__init__(**kwargs)
+        self.official_scope = scope
+        self.resolution = int(resolution)
+        self.channels = int(channels)
+        self.fused_scale = bool(fused_scale)
+        if self.fused_scale:
+            self.conv0 = self._equalized(L.UpscaleConv2D, self.channels, 3, transposed_weight=True,
+                                         name=f"{scope}_Conv0_up")
+        else:
+            self.conv0 = self._equalized(L.EqualizedConv2D, self.channels, 3, name=f"{scope}_Conv0")
+        self.conv1 = self._equalized(L.EqualizedConv2D, self.channels, 3, name=f"{scope}_Conv1")
+
+    def build(self, input_shape):   # [N, S/2, S/2, C_in].
+        size = self.resolution
+        if self.fused_scale:
+            self.conv0.build((None, size // 2, size // 2, input_shape[-1]))
+        else:
+            self.conv0.build((None, size, size, input_shape[-1]))
+        self.conv1.build((None, size, size, self.channels))
+
+    def call(self, x):
+        if self.fused_scale:
+            x = self._act_pn(self.conv0(x))
+        else:
+            x = self._act_pn(self.conv0(L.upscale2d(x)))
+        return self._act_pn(self.conv1(x))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.resolution, self.resolution, self.channels)
+
+    def official_variables(self):
+        """'Conv0_up/...' (or 'Conv0/...') then 'Conv1/...', relative to 'SxS'."""
+        conv0 = {"Conv0_up" if self.fused_scale else "Conv0": self.conv0}
+        return _official_variables(**conv0, Conv1=self.conv1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(resolution=self.resolution, channels=self.channels, fused_scale=self.fused_scale)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="progan")
+class ToRGB(keras.layers.Layer):
+    """'ToRGB_lodN': a 1x1 conv with gain 1 and no activation, features -> images (networks.py:188)."""
+
+    def __init__(self,
+                 lod,                       # Level of detail of this output (R - log2 resolution).
+                 channels,                  # Image channels.
+                 use_wscale=True,           # Enable equalized learning rate?
+                 **kwargs):                 # Layer kwargs.
+        scope = f"ToRGB_lod{int(lod)}"
+        kwargs.setdefault("name", scope)
+        super().__init__(**kwargs)
+        self.official_scope = scope
+        self.lod = int(lod)
+        self.channels = int(channels)
+        self.use_wscale = bool(use_wscale)
+        self.conv = L.EqualizedConv2D(self.channels, 1, gain=1.0, use_wscale=self.use_wscale,
+                                      name=self.official_scope, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+
+    def call(self, x):
+        return self.conv(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.channels,)
+
+    def official_variables(self):
+        """'weight', 'bias', directly under 'ToRGB_lodN'."""
+        return base.weight_and_bias(self.conv)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(lod=self.lod, channels=self.channels, use_wscale=self.use_wscale)
+        return config
+
+#----------------------------------------------------------------------------
+# Discriminator blocks.
+
+@keras.saving.register_keras_serializable(package="progan")
+class FromRGB(keras.layers.Layer):
+    """'FromRGB_lodN': a 1x1 conv and leaky ReLU, images -> features (networks.py:266)."""
+
+    def __init__(self,
+                 lod,                       # Level of detail of this input (R - log2 resolution).
+                 channels,                  # Output feature maps.
+                 use_wscale=True,           # Enable equalized learning rate?
+                 **kwargs):                 # Layer kwargs.
+        scope = f"FromRGB_lod{int(lod)}"
+        kwargs.setdefault("name", scope)
+        super().__init__(**kwargs)
+        self.official_scope = scope
+        self.lod = int(lod)
+        self.channels = int(channels)
+        self.use_wscale = bool(use_wscale)
+        self.conv = L.EqualizedConv2D(self.channels, 1, use_wscale=self.use_wscale,
+                                      name=self.official_scope, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+
+    def call(self, images):
+        return _act(self.conv(images))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.channels,)
+
+    def official_variables(self):
+        """'weight', 'bias', directly under 'FromRGB_lodN'."""
+        return base.weight_and_bias(self.conv)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(lod=self.lod, channels=self.channels, use_wscale=self.use_wscale)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="progan")
+class DiscriminatorBlock(keras.layers.Layer):
+    """A discriminator block 'SxS': halves the resolution of its input features.
+
+    Conv0, then Conv1_down (fused 3x3 conv + 2x2 average pool) or Conv1 then downscale; each
+    conv followed by leaky ReLU (networks.py:270-276).
+    """
+
+    def __init__(self,
+                 resolution,                # Input resolution S of this block.
+                 channels,                  # Feature maps of Conv0, nf(log2(S) - 1).
+                 out_channels,              # Output feature maps, nf(log2(S) - 2).
+                 fused_scale=True,          # True = fused conv2d + downscale2d, False = separate downscale2d.
+                 use_wscale=True,           # Enable equalized learning rate?
+                 **kwargs):                 # Layer kwargs.
+        scope = f"{int(resolution)}x{int(resolution)}"
+        kwargs.setdefault("name", scope)
+        super().__init__(**kwargs)
+        self.official_scope = scope
+        self.resolution = int(resolution)
+        self.channels = int(channels)
+        self.out_channels = int(out_channels)
+        self.fused_scale = bool(fused_scale)
+        self.use_wscale = bool(use_wscale)
+        common = dict(use_wscale=self.use_wscale, dtype=self.dtype_policy)
+        self.conv0 = L.EqualizedConv2D(self.channels, 3, name=f"{scope}_Conv0", **common)
+        if self.fused_scale:
+            self.conv1 = L.Conv2DDownscale(self.out_channels, 3, name=f"{scope}_Conv1_down", **common)
+        else:
+            self.conv1 = L.EqualizedConv2D(self.out_channels, 3, name=f"{scope}_Conv1", **common)
+
+    def build(self, input_shape):   # [N, S, S, C_in].
+        size = self.resolution
+        self.conv0.build((None, size, size, input_shape[-1]))
+        self.conv1.build((None, size, size, self.channels))
+
+    def call(self, x):
+        x = _act(self.conv0(x))
+        if self.fused_scale:
+            return _act(self.conv1(x))
+        return L.downscale2d(_act(self.conv1(x)))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.resolution // 2, self.resolution // 2, self.out_channels)
+
+    def official_variables(self):
+        """'Conv0/...' then 'Conv1_down/...' (or 'Conv1/...'), relative to 'SxS'."""
+        conv1 = {"Conv1_down" if self.fused_scale else "Conv1": self.conv1}
+        return _official_variables(Conv0=self.conv0, **conv1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(resolution=self.resolution, channels=self.channels, out_channels=self.out_channels,
+                      fused_scale=self.fused_scale, use_wscale=self.use_wscale)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="progan")
+class DiscriminatorEpilogue(keras.layers.Layer):
+    """The discriminator's '4x4' block: [N, 4, 4, C] features -> [N, 1 + label_size] outputs.
+
+    Minibatch stddev (optional), 3x3 Conv, Dense0, each with leaky ReLU, then Dense1 with gain
+    1: the score and the AC-GAN label logits (networks.py:277-283).
+    """
+
+    official_scope = "4x4"
+
+    def __init__(self,
+                 channels,                  # Feature maps of Conv, nf(1).
+                 dense_channels,            # Features of Dense0, nf(0).
+                 label_size=0,              # Dimensionality of the labels, 0 if no labels.
+                 mbstd_group_size=4,        # Group size for the minibatch standard deviation layer, <= 1 = off.
+                 use_wscale=True,           # Enable equalized learning rate?
+                 **kwargs):                 # Layer kwargs.
+        kwargs.setdefault("name", self.official_scope)
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+        self.dense_channels = int(dense_channels)
+        self.label_size = int(label_size)
+        self.mbstd_group_size = int(mbstd_group_size)
+        self.use_wscale = bool(use_wscale)
+        common = dict(use_wscale=self.use_wscale, dtype=self.dtype_policy)
+        self.conv = L.EqualizedConv2D(self.channels, 3, name="4x4_Conv", **common)
+        self.dense0 = L.EqualizedDense(self.dense_channels, name="4x4_Dense0", **common)
+        self.dense1 = L.EqualizedDense(1 + self.label_size, gain=1.0, name="4x4_Dense1", **common)
+
+    def build(self, input_shape):   # [N, 4, 4, C_in].
+        mbstd_channels = 1 if self.mbstd_group_size > 1 else 0
+        self.conv.build((None, 4, 4, input_shape[-1] + mbstd_channels))
+        self.dense0.build((None, self.channels * 16))
+        self.dense1.build((None, self.dense_channels))
+
+    def call(self, x):
+        if self.mbstd_group_size > 1:
+            x = L.minibatch_stddev(x, self.mbstd_group_size)
+        x = _act(self.conv(x))
+        x = _act(self.dense0(L.flatten_nchw(x)))
+        return self.dense1(x)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1 + self.label_size)
+
+    def official_variables(self):
+        """'Conv/...', 'Dense0/...', 'Dense1/...', relative to '4x4'."""
+        return _official_variables(Conv=self.conv, Dense0=self.dense0, Dense1=self.dense1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(channels=self.channels, dense_channels=self.dense_channels, label_size=self.label_size,
+                      mbstd_group_size=self.mbstd_group_size, use_wscale=self.use_wscale)
+        return config
+
+#----------------------------------------------------------------------------
+# Networks.
+
+class _ProGANNetwork(base.Network):
+    """What G_paper and D_paper share: their config as attributes and official kwargs."""
+
+    family = "progan"
+    STRUCTURES = ("recursive", "linear", "nested")
+
+    def _expose_config(self, config):
+        """Normalise numbers to plain Python and expose each argument as an attribute (G.resolution, ...)."""
+        for key in ("fmap_base", "fmap_max"):
+            config[key] = base.plain_number(config[key])
+        config["fmap_decay"] = float(config["fmap_decay"])
+        self._config = config
+        for key, value in config.items():
+            if key != "dtype":      # Keras owns `dtype`; the argument stays in get_config().
+                setattr(self, key, value)
+
+    def _nf(self, stage):
+        return base.num_features(stage, self.fmap_base, self.fmap_decay, self.fmap_max)
+
+    def official_static_kwargs(self):
+        """Constructor kwargs under their official names, as stored in a pickle."""
+        return dict(self._config, dtype=base.official_dtype(self._config["dtype"]))
+
+    def get_config(self):
+        return dict(self._config, structure=self.structure, name=self.name)
+
+
+@keras.saving.register_keras_serializable(package="progan")
+class Generator(_ProGANNetwork):
     """ProGAN generator `G_paper` (networks.py:144-229), channels-last.
 
     `images = G(latents, labels)`: latents [N, latent_size], labels
     [N, label_size] (may be omitted when label_size == 0); returns float32
     images [N, resolution, resolution, num_channels] at full resolution,
     lower levels nearest-upscaled as the official graph does. The current
-    level of detail is the variable `G.lod`.
+    level of detail is the variable `G.lod`. Blocks: `input_block` ('4x4'),
+    `blocks[res - 3]` ('8x8' ...), `to_rgb[res - 2]` ('ToRGB_lod{R - res}').
     """
 
     official_build_func_name = "G_paper"
@@ -228,93 +451,56 @@ class Generator(_OfficialStateMixin, keras.Model):
                                             # levels (official template graph); 'nested' = official nested tf.cond.
                  name="G",                  # Network name.
                  **kwargs):                 # Keras Model kwargs (e.g. trainable).
-        super().__init__(name=name, dtype=dtype_policy(dtype), **kwargs)
-        self.resolution_log2 = resolution_log2(resolution)
-        self.structure = check_structure(structure)
-        nf = lambda stage: num_features(stage, fmap_base, fmap_decay, fmap_max)
+        super().__init__(name=name, dtype=base.dtype_policy(dtype), **kwargs)
+        self.resolution_log2 = base.resolution_log2(resolution)
+        self.structure = base.check_structure(structure, self.STRUCTURES)
         if latent_size is None:
-            latent_size = nf(0)
-        self._config = dict(num_channels=int(num_channels), resolution=int(resolution),
-                            label_size=int(label_size), fmap_base=fmap_base, fmap_decay=fmap_decay,
-                            fmap_max=fmap_max, latent_size=int(latent_size),
-                            normalize_latents=bool(normalize_latents), use_wscale=bool(use_wscale),
-                            use_pixelnorm=bool(use_pixelnorm), pixelnorm_epsilon=float(pixelnorm_epsilon),
-                            use_leakyrelu=bool(use_leakyrelu), fused_scale=bool(fused_scale), dtype=dtype)
-        c = self._expose_config()
-        policy = self.dtype_policy
-        common = dict(use_wscale=c["use_wscale"], dtype=policy)
+            latent_size = base.num_features(0, fmap_base, fmap_decay, fmap_max)
+        self._expose_config(dict(
+            num_channels=int(num_channels), resolution=int(resolution), label_size=int(label_size),
+            fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max, latent_size=int(latent_size),
+            normalize_latents=bool(normalize_latents), use_wscale=bool(use_wscale),
+            use_pixelnorm=bool(use_pixelnorm), pixelnorm_epsilon=float(pixelnorm_epsilon),
+            use_leakyrelu=bool(use_leakyrelu), fused_scale=bool(fused_scale), dtype=dtype))
+        nf, R = self._nf, self.resolution_log2
+        layer_kwargs = dict(use_wscale=self.use_wscale, use_pixelnorm=self.use_pixelnorm,
+                            pixelnorm_epsilon=self.pixelnorm_epsilon, use_leakyrelu=self.use_leakyrelu,
+                            dtype=self.dtype_policy)
+        torgb = lambda res: ToRGB(R - res, self.num_channels, use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
-        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", dtype="float32",
-                                   trainable=False, autocast=False)
-        self._scopes = {}
-        R = self.resolution_log2
-
-        # 4x4 block: the Dense bias is per channel, added after the NCHW reshape.
-        dense = self._track("4x4/Dense", L.EqualizedDense(nf(1) * 16, gain=np.sqrt(2) / 4, use_bias=False,
-                                                          name="4x4_Dense", **common))
-        dense.build((None, c["latent_size"] + c["label_size"]))
-        self.dense_bias = L.Bias(name="4x4_Dense_bias", dtype=policy)
-        self.dense_bias.build((None, 4, 4, nf(1)))
-        self._track("4x4/Conv", L.EqualizedConv2D(nf(1), 3, name="4x4_Conv", **common)).build((None, 4, 4, nf(1)))
-        self._track(f"ToRGB_lod{R - 2}", L.EqualizedConv2D(c["num_channels"], 1, gain=1.0, name=f"ToRGB_lod{R - 2}",
-                                                          **common)).build((None, 4, 4, nf(1)))
+        # Built one after the other, as the official graph creates its variables.
+        self.add_lod()
+        self.input_block = GeneratorInputBlock(nf(1), normalize_latents=self.normalize_latents, **layer_kwargs)
+        self.input_block.build((None, self.latent_size + self.label_size))
+        self.to_rgb = [torgb(2)]
+        self.to_rgb[0].build((None, 4, 4, nf(1)))
+        self.blocks = []
         for res in range(3, R + 1):
-            size, fin, fout = 2 ** res, nf(res - 2), nf(res - 1)
-            prefix = f"{size}x{size}"
-            if c["fused_scale"]:
-                up = L.UpscaleConv2D(fout, 3, transposed_weight=True, name=f"{prefix}_Conv0_up", **common)
-                self._track(f"{prefix}/Conv0_up", up).build((None, size // 2, size // 2, fin))
-            else:
-                conv0 = L.EqualizedConv2D(fout, 3, name=f"{prefix}_Conv0", **common)
-                self._track(f"{prefix}/Conv0", conv0).build((None, size, size, fin))
-            conv1 = L.EqualizedConv2D(fout, 3, name=f"{prefix}_Conv1", **common)
-            self._track(f"{prefix}/Conv1", conv1).build((None, size, size, fout))
-            torgb = L.EqualizedConv2D(c["num_channels"], 1, gain=1.0, name=f"ToRGB_lod{R - res}", **common)
-            self._track(f"ToRGB_lod{R - res}", torgb).build((None, size, size, fout))
+            size = 2 ** res
+            block = GeneratorBlock(size, nf(res - 1), fused_scale=self.fused_scale, **layer_kwargs)
+            block.build((None, size // 2, size // 2, nf(res - 2)))
+            self.blocks.append(block)
+            self.to_rgb.append(torgb(res))
+            self.to_rgb[-1].build((None, size, size, nf(res - 1)))
         self.built = True
 
-    # Official-state protocol ---------------------------------------------------
-
-    def _official_layer_map(self):
-        for scope, layer in self._scopes.items():
-            bias = self.dense_bias.bias if scope == "4x4/Dense" else layer.bias
-            yield scope, {"weight": layer.weight, "bias": bias}
-
-    def official_static_kwargs(self):
-        """Constructor kwargs under their official names, as stored in a pickle."""
-        kwargs = dict(self._config)
-        kwargs["dtype"] = official_dtype(kwargs["dtype"])
-        return kwargs
-
-    def get_config(self):
-        return dict(self._config, structure=self.structure, name=self.name)
+    def official_blocks(self):
+        """'4x4', 'ToRGB_lod{R-2}', then per resolution 'SxS', 'ToRGB_lod{R-res}': the official order."""
+        order = [self.input_block, self.to_rgb[0]]
+        for block, torgb in zip(self.blocks, self.to_rgb[1:]):
+            order += [block, torgb]
+        return order
 
     # Forward pass --------------------------------------------------------------
 
-    def _act_pn(self, x):
-        x = ops.leaky_relu(x, 0.2) if self._config["use_leakyrelu"] else ops.relu(x)
-        if self._config["use_pixelnorm"]:
-            x = L.pixel_norm(x, self._config["pixelnorm_epsilon"])
-        return x
-
     def _block(self, x, res):
-        s = self._scopes
-        if res == 2:
-            if self._config["normalize_latents"]:
-                x = L.pixel_norm(x, self._config["pixelnorm_epsilon"])
-            x = s["4x4/Dense"](x)
-            x = L.unflatten_nchw(x, x.shape[-1] // 16, 4, 4)
-            x = self._act_pn(self.dense_bias(x))
-            return self._act_pn(s["4x4/Conv"](x))
-        prefix = f"{2 ** res}x{2 ** res}"
-        if self._config["fused_scale"]:
-            x = self._act_pn(s[f"{prefix}/Conv0_up"](x))
-        else:
-            x = self._act_pn(s[f"{prefix}/Conv0"](L.upscale2d(x)))
-        return self._act_pn(s[f"{prefix}/Conv1"](x))
+        return self.input_block(x) if res == 2 else self.blocks[res - 3](x)
 
     def _torgb(self, x, res):
-        return self._scopes[f"ToRGB_lod{self.resolution_log2 - res}"](x)
+        return self.to_rgb[res - 2](x)
+
+    def _fade(self, t):
+        return ops.cast(t, self.compute_dtype)
 
     def call(self,
              latents,                       # [N, latent_size] latent vectors.
@@ -322,16 +508,13 @@ class Generator(_OfficialStateMixin, keras.Model):
              training=None):                # Unused; accepted for Keras.
         """Generate [N, H, W, C] float32 images at the current `lod`."""
         x = ops.cast(latents, self.compute_dtype)
-        if self._config["label_size"]:
+        if self.label_size:
             if labels is None:
-                raise ValueError(f"{self.name}: label_size={self._config['label_size']} needs labels")
+                raise ValueError(f"{self.name}: label_size={self.label_size} needs labels")
             x = ops.concatenate([x, ops.cast(labels, self.compute_dtype)], axis=1)
         lod_in = ops.convert_to_tensor(self.lod)
         structure = {"linear": self._linear, "nested": self._nested}.get(self.structure, self._recursive)
         return ops.cast(structure(x, lod_in), "float32")
-
-    def _fade(self, t):
-        return ops.cast(t, self.compute_dtype)
 
     def _linear(self, x, lod_in):
         """Official linear structure (networks.py:206-215): every level, faded with lerp_clip."""
@@ -349,43 +532,46 @@ class Generator(_OfficialStateMixin, keras.Model):
             y = self._block(x, res)
             img = lambda: L.upscale2d(self._torgb(y, res), 2 ** lod)
             if res > 2:
-                img = cset(img, lod_in > lod, lambda: L.upscale2d(
+                img = _cset(img, lod_in > lod, lambda: L.upscale2d(
                     L.lerp(self._torgb(y, res), L.upscale2d(self._torgb(x, res - 1)), self._fade(lod_in - lod)),
                     2 ** lod))
             if lod > 0:
-                img = cset(img, lod_in < lod, lambda: grow(y, res + 1, lod - 1))
+                img = _cset(img, lod_in < lod, lambda: grow(y, res + 1, lod - 1))
             return img()
         return grow(x, 2, self.resolution_log2 - 2)
 
     def _recursive(self, x, lod_in):
-        """Official recursive semantics with one switch on the output level (see `switch_on_level`)."""
+        """Official recursive semantics, one level at a time (see `base.run_at_level`)."""
         R = self.resolution_log2
 
-        def level(res):             # Output computed at res: blocks 2..res, faded with res-1.
+        def level(lvl):             # Output computed at res = R - lvl: blocks 2..res, faded with res-1.
+            res = R - lvl
+
             def run():
                 features = x
                 for r in range(2, res + 1):
                     below, features = features, self._block(features, r)
                 images = self._torgb(features, res)
                 if res > 2:
-                    t = fade_factor(lod_in, R - res)
+                    t = base.fade_weight(lod_in, lvl)
                     if t is not None:
                         images = L.lerp(images, L.upscale2d(self._torgb(below, res - 1)), self._fade(t))
-                return L.upscale2d(images, 2 ** (R - res))
+                return L.upscale2d(images, 2 ** lvl)
             return run
 
-        return switch_on_level(lod_in, R, level)
+        return base.run_at_level(lod_in, R - 2, level)
 
 #----------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package="progan")
-class Discriminator(_OfficialStateMixin, keras.Model):
+class Discriminator(_ProGANNetwork):
     """ProGAN discriminator `D_paper` (networks.py:234-313), channels-last.
 
     `scores, label_logits = D(images)`: images [N, resolution, resolution,
     num_channels] at full resolution; returns float32 scores [N, 1] and the
     AC-GAN label logits [N, label_size] ([N, 0] when unconditional). The
-    current level of detail is the variable `D.lod`.
+    current level of detail is the variable `D.lod`. Blocks: `from_rgb[res - 2]`
+    ('FromRGB_lod{R - res}'), `blocks[res - 3]` ('8x8' ...), `epilogue` ('4x4').
     """
 
     official_build_func_name = "D_paper"
@@ -405,82 +591,52 @@ class Discriminator(_OfficialStateMixin, keras.Model):
                                             # levels (official template graph); 'nested' = official nested tf.cond.
                  name="D",                  # Network name.
                  **kwargs):                 # Keras Model kwargs (e.g. trainable).
-        super().__init__(name=name, dtype=dtype_policy(dtype), **kwargs)
-        self.resolution_log2 = resolution_log2(resolution)
-        self.structure = check_structure(structure)
-        nf = lambda stage: num_features(stage, fmap_base, fmap_decay, fmap_max)
-        self._config = dict(num_channels=int(num_channels), resolution=int(resolution),
-                            label_size=int(label_size), fmap_base=fmap_base, fmap_decay=fmap_decay,
-                            fmap_max=fmap_max, use_wscale=bool(use_wscale),
-                            mbstd_group_size=int(mbstd_group_size), fused_scale=bool(fused_scale), dtype=dtype)
-        c = self._expose_config()
-        policy = self.dtype_policy
-        common = dict(use_wscale=c["use_wscale"], dtype=policy)
-
-        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", dtype="float32",
-                                   trainable=False, autocast=False)
-        self._scopes = {}
-        R = self.resolution_log2
+        super().__init__(name=name, dtype=base.dtype_policy(dtype), **kwargs)
+        self.resolution_log2 = base.resolution_log2(resolution)
+        self.structure = base.check_structure(structure, self.STRUCTURES)
+        self._expose_config(dict(
+            num_channels=int(num_channels), resolution=int(resolution), label_size=int(label_size),
+            fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max, use_wscale=bool(use_wscale),
+            mbstd_group_size=int(mbstd_group_size), fused_scale=bool(fused_scale), dtype=dtype))
+        nf, R = self._nf, self.resolution_log2
+        common = dict(use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
         def fromrgb(res):
-            size = 2 ** res
-            layer = L.EqualizedConv2D(nf(res - 1), 1, name=f"FromRGB_lod{R - res}", **common)
-            self._track(f"FromRGB_lod{R - res}", layer).build((None, size, size, c["num_channels"]))
+            layer = FromRGB(R - res, nf(res - 1), **common)
+            layer.build((None, 2 ** res, 2 ** res, self.num_channels))
+            return layer
 
-        fromrgb(R)
+        # Built one after the other, as the official graph creates its variables.
+        self.add_lod()
+        from_rgb, blocks = {R: fromrgb(R)}, {}
         for res in range(R, 2, -1):
-            size, prefix = 2 ** res, f"{2 ** res}x{2 ** res}"
-            conv0 = L.EqualizedConv2D(nf(res - 1), 3, name=f"{prefix}_Conv0", **common)
-            self._track(f"{prefix}/Conv0", conv0).build((None, size, size, nf(res - 1)))
-            if c["fused_scale"]:
-                down = L.Conv2DDownscale(nf(res - 2), 3, name=f"{prefix}_Conv1_down", **common)
-                self._track(f"{prefix}/Conv1_down", down).build((None, size, size, nf(res - 1)))
-            else:
-                conv1 = L.EqualizedConv2D(nf(res - 2), 3, name=f"{prefix}_Conv1", **common)
-                self._track(f"{prefix}/Conv1", conv1).build((None, size, size, nf(res - 1)))
-            fromrgb(res - 1)
-        mbstd_channels = 1 if c["mbstd_group_size"] > 1 else 0
-        conv = L.EqualizedConv2D(nf(1), 3, name="4x4_Conv", **common)
-        self._track("4x4/Conv", conv).build((None, 4, 4, nf(1) + mbstd_channels))
-        self._track("4x4/Dense0", L.EqualizedDense(nf(0), name="4x4_Dense0", **common)).build((None, nf(1) * 16))
-        dense1 = L.EqualizedDense(1 + c["label_size"], gain=1.0, name="4x4_Dense1", **common)
-        self._track("4x4/Dense1", dense1).build((None, nf(0)))
+            size = 2 ** res
+            blocks[res] = DiscriminatorBlock(size, nf(res - 1), nf(res - 2), fused_scale=self.fused_scale,
+                                             **common)
+            blocks[res].build((None, size, size, nf(res - 1)))
+            from_rgb[res - 1] = fromrgb(res - 1)
+        self.from_rgb = [from_rgb[res] for res in range(2, R + 1)]     # Indexed by res - 2.
+        self.blocks = [blocks[res] for res in range(3, R + 1)]         # Indexed by res - 3.
+        self.epilogue = DiscriminatorEpilogue(nf(1), nf(0), label_size=self.label_size,
+                                              mbstd_group_size=self.mbstd_group_size, **common)
+        self.epilogue.build((None, 4, 4, nf(1)))
         self.built = True
 
-    # Official-state protocol ---------------------------------------------------
-
-    def _official_layer_map(self):
-        for scope, layer in self._scopes.items():
-            yield scope, {"weight": layer.weight, "bias": layer.bias}
-
-    def official_static_kwargs(self):
-        """Constructor kwargs under their official names, as stored in a pickle."""
-        kwargs = dict(self._config)
-        kwargs["dtype"] = official_dtype(kwargs["dtype"])
-        return kwargs
-
-    def get_config(self):
-        return dict(self._config, structure=self.structure, name=self.name)
+    def official_blocks(self):
+        """'FromRGB_lod0', then per resolution 'SxS', 'FromRGB_lod{R-res+1}', then '4x4': the official order."""
+        R = self.resolution_log2
+        order = [self.from_rgb[R - 2]]
+        for res in range(R, 2, -1):
+            order += [self.blocks[res - 3], self.from_rgb[res - 3]]
+        return order + [self.epilogue]
 
     # Forward pass --------------------------------------------------------------
 
     def _fromrgb(self, images, res):
-        return ops.leaky_relu(self._scopes[f"FromRGB_lod{self.resolution_log2 - res}"](images), 0.2)
+        return self.from_rgb[res - 2](images)
 
     def _block(self, x, res):
-        s = self._scopes
-        act = lambda v: ops.leaky_relu(v, 0.2)
-        if res >= 3:
-            prefix = f"{2 ** res}x{2 ** res}"
-            x = act(s[f"{prefix}/Conv0"](x))
-            if self._config["fused_scale"]:
-                return act(s[f"{prefix}/Conv1_down"](x))
-            return L.downscale2d(act(s[f"{prefix}/Conv1"](x)))
-        if self._config["mbstd_group_size"] > 1:
-            x = L.minibatch_stddev(x, self._config["mbstd_group_size"])
-        x = act(s["4x4/Conv"](x))
-        x = act(s["4x4/Dense0"](L.flatten_nchw(x)))
-        return s["4x4/Dense1"](x)
+        return self.epilogue(x) if res == 2 else self.blocks[res - 3](x)
 
     def call(self,
              images,                        # [N, H, W, C] images at full resolution.
@@ -510,33 +666,35 @@ class Discriminator(_OfficialStateMixin, keras.Model):
         def grow(res, lod):
             x = lambda: self._fromrgb(L.downscale2d(images, 2 ** lod), res)
             if lod > 0:
-                x = cset(x, lod_in < lod, lambda: grow(res + 1, lod - 1))
+                x = _cset(x, lod_in < lod, lambda: grow(res + 1, lod - 1))
             x = self._block(x(), res)
             y = lambda: x
             if res > 2:
-                y = cset(y, lod_in > lod, lambda: L.lerp(
+                y = _cset(y, lod_in > lod, lambda: L.lerp(
                     x, self._fromrgb(L.downscale2d(images, 2 ** (lod + 1)), res - 1),
                     ops.cast(lod_in - lod, x.dtype)))
             return y()
         return grow(2, self.resolution_log2 - 2)
 
     def _recursive(self, images, lod_in):
-        """Official recursive semantics with one switch on the input level (see `switch_on_level`)."""
+        """Official recursive semantics, one level at a time (see `base.run_at_level`)."""
         R = self.resolution_log2
 
-        def level(res):             # Input enters at res, faded with res-1, then blocks res..2.
+        def level(lvl):             # Input enters at res = R - lvl, faded with res-1, then blocks res..2.
+            res = R - lvl
+
             def run():
-                x = self._block(self._fromrgb(L.downscale2d(images, 2 ** (R - res)), res), res)
+                x = self._block(self._fromrgb(L.downscale2d(images, 2 ** lvl), res), res)
                 if res > 2:
-                    t = fade_factor(lod_in, R - res)
+                    t = base.fade_weight(lod_in, lvl)
                     if t is not None:
-                        y = self._fromrgb(L.downscale2d(images, 2 ** (R - res + 1)), res - 1)
+                        y = self._fromrgb(L.downscale2d(images, 2 ** (lvl + 1)), res - 1)
                         x = L.lerp(x, y, ops.cast(t, x.dtype))
                 for r in range(res - 1, 1, -1):
                     x = self._block(x, r)
                 return x
             return run
 
-        return switch_on_level(lod_in, R, level)
+        return base.run_at_level(lod_in, R - 2, level)
 
 #----------------------------------------------------------------------------

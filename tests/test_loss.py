@@ -27,8 +27,7 @@ def _progan_nets(data):
 
 
 def _grads_of_mean(loss_fn, net):
-    from training.train_step import flat_variables
-    variables = flat_variables(net)
+    variables = net.all_official_variables()
     trainables = {name: v for name, v in variables.items() if v.trainable}
     with tf.GradientTape() as tape:
         per_sample, _ = loss_fn()
@@ -127,18 +126,17 @@ def test_stylegan_losses_and_gradients():
 
 
 def _load_stylegan(G, D, data):
-    from training.train_step import flat_variables
     for prefix, net in (("G/", G), ("D/", D)):
-        variables = flat_variables(net)
+        variables = net.all_official_variables()
         for name, var in variables.items():
             var.assign(data[prefix + name])
 
 
 @pytest.mark.parametrize("golden", ["progan_rgb32.npz", "progan_gray16_cond_unfused.npz"])
 def test_progan_losses_compiled_match_official(golden):
-    """The training step runs the losses in a tf.function at a static level (layers.static_lod_floor)
+    """The training step runs the losses in a tf.function at a static level (base.static_lod_floor)
     with the penalty's double backprop; it must give the official values too."""
-    from networks import layers
+    from networks import base
     data = np.load(golden_path(golden))
     G, D = _progan_nets(data)
     G.lod.assign(float(data["loss_lod"]))
@@ -149,7 +147,7 @@ def test_progan_losses_compiled_match_official(golden):
 
     @tf.function
     def d_grads(latents, reals, labels, mixing):
-        with tf.GradientTape() as tape, layers.static_lod_floor(int(np.floor(float(data["loss_lod"])))):
+        with tf.GradientTape() as tape, base.static_lod_floor(int(np.floor(float(data["loss_lod"])))):
             loss = tf.reduce_mean(losses.D_wgangp_acgan(G, D, latents, reals, labels, mixing, **wgan)[0])
         return loss, tape.gradient(loss, trainables)
 

@@ -137,11 +137,10 @@ def test_stylegan_two_workers_match_one_process_with_two_replicas(tmp_path, refe
     outs = _finish(_start_workers(["--dataset", data, "--result_dir", str(tmp_path / "two")] + STYLEGAN_FLAGS))
     assert "Exiting..." in outs[0] and "Exiting..." in outs[1], outs[0][-2000:] + outs[1][-2000:]
     from networks import official
-    from training.train_step import flat_variables
     weights = []
     for name in ("one", "two"):
         nets = official.load_pickle(os.path.join(_only_run_dir(tmp_path / name), "network-final.pkl"))
-        weights.append({f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in flat_variables(net).items()})
+        weights.append({f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in net.all_official_variables().items()})
     _assert_same_weights(weights[1], weights[0])
 
 

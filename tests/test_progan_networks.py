@@ -193,6 +193,26 @@ def test_from_config_builds_every_variable():
     assert [v.shape for v in D2.weights] == [v.shape for v in D.weights]
 
 
+
+def test_networks_are_named_blocks_in_official_order():
+    """Table 2 of the paper as blocks with official scopes; each block round-trips its config."""
+    G = Generator(num_channels=3, resolution=16, fmap_base=64, fmap_max=16, fused_scale=False)
+    D = Discriminator(num_channels=3, resolution=16, fmap_base=64, fmap_max=16)
+    assert [(type(b).__name__, b.official_scope) for b in G.official_blocks()] == [
+        ("GeneratorInputBlock", "4x4"), ("ToRGB", "ToRGB_lod2"), ("GeneratorBlock", "8x8"),
+        ("ToRGB", "ToRGB_lod1"), ("GeneratorBlock", "16x16"), ("ToRGB", "ToRGB_lod0")]
+    assert [(type(b).__name__, b.official_scope) for b in D.official_blocks()] == [
+        ("FromRGB", "FromRGB_lod0"), ("DiscriminatorBlock", "16x16"), ("FromRGB", "FromRGB_lod1"),
+        ("DiscriminatorBlock", "8x8"), ("FromRGB", "FromRGB_lod2"), ("DiscriminatorEpilogue", "4x4")]
+    assert list(G.official_blocks()[2].official_variables()) == ["Conv0/weight", "Conv0/bias",
+                                                                  "Conv1/weight", "Conv1/bias"]
+    assert list(D.official_blocks()[1].official_variables()) == ["Conv0/weight", "Conv0/bias",
+                                                                  "Conv1_down/weight", "Conv1_down/bias"]
+    assert G.family == D.family == "progan"
+    for block in G.official_blocks() + D.official_blocks():
+        clone = type(block).from_config(block.get_config())
+        assert clone.get_config() == block.get_config() and clone.official_scope == block.official_scope
+
 @pytest.mark.slow
 def test_gradient_penalty_graph_at_fractional_lod():
     """Second-order gradients flow through the lod switch to images and weights."""
@@ -269,9 +289,10 @@ def test_argument_errors():
 # The recursive structure skips unneeded resolutions.
 
 def _count_calls(monkeypatch, net, scopes):
+    blocks = {block.official_scope: block for block in net.official_blocks()}
     counts = dict.fromkeys(scopes, 0)
     for scope in scopes:
-        layer = net._scopes[scope]
+        layer = blocks[scope]
         original = layer.call
 
         def counted(*args, _scope=scope, _original=original, **kwargs):
@@ -284,8 +305,8 @@ def _count_calls(monkeypatch, net, scopes):
 def test_recursive_structure_skips_high_resolutions(monkeypatch):
     G = Generator(num_channels=3, resolution=64, fmap_base=64, fmap_max=16)
     D = Discriminator(num_channels=3, resolution=64, fmap_base=64, fmap_max=16)
-    g_scopes = ["8x8/Conv1", "ToRGB_lod3", "16x16/Conv0_up", "32x32/Conv1", "64x64/Conv1", "ToRGB_lod0", "ToRGB_lod4"]
-    d_scopes = ["FromRGB_lod0", "64x64/Conv0", "16x16/Conv0", "FromRGB_lod3", "FromRGB_lod4", "8x8/Conv0"]
+    g_scopes = ["8x8", "ToRGB_lod3", "16x16", "32x32", "64x64", "ToRGB_lod0", "ToRGB_lod4"]
+    d_scopes = ["FromRGB_lod0", "64x64", "16x16", "FromRGB_lod3", "FromRGB_lod4", "8x8"]
     g_counts = _count_calls(monkeypatch, G, g_scopes)
     d_counts = _count_calls(monkeypatch, D, d_scopes)
     latents = np.zeros((2, 16), np.float32)
@@ -294,17 +315,17 @@ def test_recursive_structure_skips_high_resolutions(monkeypatch):
     D.lod.assign(4.0)
     G(latents)
     D(images)
-    assert g_counts == {"8x8/Conv1": 0, "ToRGB_lod3": 0, "16x16/Conv0_up": 0, "32x32/Conv1": 0,
-                        "64x64/Conv1": 0, "ToRGB_lod0": 0, "ToRGB_lod4": 1}
-    assert d_counts == {"FromRGB_lod0": 0, "64x64/Conv0": 0, "16x16/Conv0": 0, "FromRGB_lod3": 0,
-                        "FromRGB_lod4": 1, "8x8/Conv0": 0}
+    assert g_counts == {"8x8": 0, "ToRGB_lod3": 0, "16x16": 0, "32x32": 0,
+                        "64x64": 0, "ToRGB_lod0": 0, "ToRGB_lod4": 1}
+    assert d_counts == {"FromRGB_lod0": 0, "64x64": 0, "16x16": 0, "FromRGB_lod3": 0,
+                        "FromRGB_lod4": 1, "8x8": 0}
     G.lod.assign(2.5)   # 16x16 fading into 8x8: both ToRGB at those levels.
     D.lod.assign(2.5)
     G(latents)
     D(images)
-    assert g_counts["ToRGB_lod3"] == 1 and g_counts["16x16/Conv0_up"] == 1 and g_counts["32x32/Conv1"] == 0
+    assert g_counts["ToRGB_lod3"] == 1 and g_counts["16x16"] == 1 and g_counts["32x32"] == 0
     assert g_counts["ToRGB_lod0"] == 0
-    assert d_counts["16x16/Conv0"] == 1 and d_counts["FromRGB_lod3"] == 1 and d_counts["FromRGB_lod0"] == 0
+    assert d_counts["16x16"] == 1 and d_counts["FromRGB_lod3"] == 1 and d_counts["FromRGB_lod0"] == 0
 
 
 def test_tf_function_cost_follows_lod():

@@ -106,7 +106,6 @@ tf.config.experimental.enable_op_determinism()
 sys.path.insert(0, os.environ["REPO"])
 from datasets.tfrecord_reader import TFRecordDataset
 from training import training_loop as tl
-from training.train_step import flat_variables
 results = {}
 for name, strategy in [("one", tf.distribute.OneDeviceStrategy("/cpu:0")),
                        ("two", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))]:
@@ -119,7 +118,7 @@ for name, strategy in [("one", tf.distribute.OneDeviceStrategy("/cpu:0")),
         sched_args=dict(minibatch_base=8, lod_training_kimg=0.032, lod_transition_kimg=0.032,
                         tick_kimg_base=0.016, tick_kimg_dict={}),
         total_kimg=0.096, network_snapshot_ticks=100, mirror_augment=True, progress_sec=0)
-    results[name] = {f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in flat_variables(net).items()}
+    results[name] = {f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in net.all_official_variables().items()}
 worst = 0.0
 for key, value in results["one"].items():
     worst = max(worst, float(np.max(np.abs(value - results["two"][key]))))

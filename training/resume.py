@@ -10,7 +10,6 @@ import zipfile
 
 import numpy as np
 
-from training.train_step import flat_variables
 from utils import files
 
 STATE_NAME = "resume-state.npz"
@@ -43,9 +42,9 @@ def seed_generator_states(net, prefix=""):
 
 def state_variables(G, D, Gs, G_opt, D_opt):
     """All variables that define a training state, by qualified name."""
-    groups = {"G": {**flat_variables(G), **seed_generator_states(G)},
-              "D": {**flat_variables(D), **seed_generator_states(D)},
-              "Gs": {**flat_variables(Gs), **seed_generator_states(Gs)},
+    groups = {"G": {**G.all_official_variables(), **seed_generator_states(G)},
+              "D": {**D.all_official_variables(), **seed_generator_states(D)},
+              "Gs": {**Gs.all_official_variables(), **seed_generator_states(Gs)},
               "G_opt": optimizer_variables(G_opt), "D_opt": optimizer_variables(D_opt)}
     return {f"{group}/{name}": var for group, variables in groups.items() for name, var in variables.items()}
 

@@ -12,7 +12,7 @@ import inspect
 import numpy as np
 import tensorflow as tf
 
-from networks import layers
+from networks import base
 from training import loss as losses
 
 
@@ -52,22 +52,9 @@ def process_reals(
     return x
 
 
-def flat_variables(net, prefix=""):
-    """Official name -> variable for a network and its components (StyleGAN mapping/synthesis)."""
-    result = {prefix + name: var for name, var in net.official_variables().items()}
-    for comp in net.official_components().values():  # Official scopes: G_mapping/..., G_synthesis/...
-        result.update(flat_variables(comp, f"{prefix}{comp.official_build_func_name}/"))
-    return result
-
-
 def trainable_variables(net):
     """The trainable variables of a network in official order."""
-    return [var for var in flat_variables(net).values() if var.trainable]
-
-
-def net_property(net, name):
-    """A constructor property (latent_size, resolution, ...) of a ProGAN or StyleGAN network."""
-    return getattr(net, name) if hasattr(net, name) else net.get_config()[name]
+    return [var for var in net.all_official_variables().values() if var.trainable]
 
 
 def _replica_slice(tensor, global_batch):
@@ -122,11 +109,12 @@ class TrainSteps:
         self.label_matrix = tf.constant(label_matrix, tf.float32)
         self.mirror_augment = mirror_augment
         self.drange_data, self.drange_net = list(drange_data), list(drange_net)
-        self.latent_size = int(net_property(G, "latent_size"))
-        self.resolution = int(net_property(G, "resolution"))
+        self.latent_size = int(G.latent_size)
+        self.resolution = int(G.resolution)
         self.G_trainables = trainable_variables(G)
         self.D_trainables = trainable_variables(D)
-        self.Gs_pairs = [(flat_variables(Gs)[name], var) for name, var in flat_variables(G).items()]
+        Gs_variables = Gs.all_official_variables()
+        self.Gs_pairs = [(Gs_variables[name], var) for name, var in G.all_official_variables().items()]
         # D_step's reals hold this process's replicas' rows only (all rows with one process).
         self.local_replicas = len(local_replica_ids(strategy))
         self.D_step = tf.function(self._D_step)
@@ -158,7 +146,7 @@ class TrainSteps:
             kwargs["mixing_factors"] = mixing
         if self.D_opt.use_loss_scaling and self.D_takes_loss_scale:
             kwargs["loss_scale"] = self.D_opt.loss_scale()
-        with tf.GradientTape() as tape, layers.static_lod_floor(floor_lod):
+        with tf.GradientTape() as tape, base.static_lod_floor(floor_lod):
             loss, stats = self.D_loss_fn(self.G, self.D, latents, reals, labels, **kwargs)
             loss = tf.reduce_mean(loss)
             scaled = self.D_opt.scale_loss(loss / replicas)
@@ -175,7 +163,7 @@ class TrainSteps:
         labels = self._random_labels(global_batch, seeds[1])
         latents, labels = _replica_slice(latents, global_batch), _replica_slice(labels, global_batch)
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-        with tf.GradientTape() as tape, layers.static_lod_floor(floor_lod):
+        with tf.GradientTape() as tape, base.static_lod_floor(floor_lod):
             loss, stats = self.G_loss_fn(self.G, self.D, latents, labels, **self.G_loss_kwargs)
             loss = tf.reduce_mean(loss)
             scaled = self.G_opt.scale_loss(loss / replicas)

@@ -18,8 +18,6 @@ from training.optimizer import Optimizer
 from training.schedule import TrainingSchedule
 from training import train_step as train_step_lib
 from training.train_step import TrainSteps
-from training.train_step import flat_variables
-from training.train_step import net_property
 from training.train_step import trainable_variables
 from utils.images import create_image_grid
 from utils.images import to_uint8
@@ -46,15 +44,8 @@ def clone_network(net, name):
     """A new network of the same configuration holding the same values."""
     config = dict(net.get_config(), name=name)
     clone = type(net).from_config(config)
-    copy_values(net, clone)
+    clone.copy_official_values(net)
     return clone
-
-
-def copy_values(src, dst):
-    """Copy every official variable (components included) from one network into another."""
-    dst_vars = flat_variables(dst)
-    for name, var in flat_variables(src).items():
-        dst_vars[name].assign(var.value if hasattr(var, "value") else var)
 
 
 def print_layers(net):
@@ -63,7 +54,7 @@ def print_layers(net):
     print(f"{net.name:<40s}{'Params':<12s}{'Shape':<24s}")
     print(f"{'---':<40s}{'---':<12s}{'---':<24s}")
     total = 0
-    for name, var in flat_variables(net).items():
+    for name, var in net.all_official_variables().items():
         count = int(np.prod(var.shape)) if var.trainable else 0
         total += count
         print(f"{name:<40s}{count if count else '-'!s:<12s}{str(list(var.shape)):<24s}")
@@ -180,13 +171,13 @@ def training_loop(
     steps = TrainSteps(strategy, G, D, Gs, G_opt, D_opt, G_loss_args, D_loss_args, label_matrix,
                        mirror_augment, training_set.dynamic_range, list(drange_net))
     state_vars = resume_lib.state_variables(G, D, Gs, G_opt, D_opt)
-    lod_vars = [var for net in (G, D) for name, var in flat_variables(net).items() if name.split("/")[-1] == "lod"]
+    lod_vars = [var for net in (G, D) for name, var in net.all_official_variables().items() if name.split("/")[-1] == "lod"]
     fakes_kwargs = dict(truncation_psi=1.0) if arch == "stylegan" else {}
 
     # Snapshot grid: reals and labels from the dataset, latents from numpy seeded above.
     print("Setting up snapshot image grid...")
     gw, gh = misc.grid_size_for(training_set.resolution, grid_size)
-    grid_latents = np.random.randn(gw * gh, net_property(G, "latent_size")).astype(np.float32)
+    grid_latents = np.random.randn(gw * gh, G.latent_size).astype(np.float32)
     if writes:
         grid_reals, grid_labels = setup_grid_reals(training_set, (gw, gh), grid_layout)
         generate_grid = GridGenerator(Gs, grid_latents, grid_labels, **fakes_kwargs)
