@@ -16,6 +16,8 @@ lrmul at runtime. Bias is zero-initialised, added after the linear op and
 multiplied by lrmul.
 """
 
+import collections
+
 import numpy as np
 import keras
 from keras import ops
@@ -435,6 +437,63 @@ class Downscale2D(keras.layers.Layer):
         config = super().get_config()
         config.update(factor=self.factor)
         return config
+
+#----------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ToRGB(EqualizedConv2D):
+    """`ToRGB_lod<lod>` of both papers: the linear 1x1 conv (gain 1, with bias) from features to an image."""
+
+    def __init__(self,
+                 lod,                       # Level of detail of its resolution (0 = full).
+                 num_channels=3,            # Image channels.
+                 use_wscale=True,           # Equalized learning rate?
+                 **kwargs):                 # Layer kwargs.
+        kwargs.setdefault("name", f"ToRGB_lod{int(lod)}")
+        super().__init__(int(num_channels), 1, gain=1.0, use_wscale=use_wscale, use_bias=True, **kwargs)
+        self.lod = int(lod)
+        self.num_channels = int(num_channels)
+        self.official_scope = f"ToRGB_lod{self.lod}"
+
+    def official_variables(self):
+        """'weight', 'bias', directly under the scope."""
+        return collections.OrderedDict([("weight", self.weight), ("bias", self.bias)])
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by ToRGB.
+            config.pop(key)
+        return {**config, "lod": self.lod, "num_channels": self.num_channels}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FromRGB(EqualizedConv2D):
+    """`FromRGB_lod<lod>` of both papers: the 1x1 conv (He gain, with bias) from an image to features.
+
+    The network applies its activation to the output (inside the same official scope), as each
+    paper's code has its own nonlinearity.
+    """
+
+    def __init__(self,
+                 lod,                       # Level of detail of its resolution (0 = full).
+                 channels,                  # Output feature maps.
+                 use_wscale=True,           # Equalized learning rate?
+                 **kwargs):                 # Layer kwargs.
+        kwargs.setdefault("name", f"FromRGB_lod{int(lod)}")
+        super().__init__(int(channels), 1, use_wscale=use_wscale, use_bias=True, **kwargs)
+        self.lod = int(lod)
+        self.channels = int(channels)
+        self.official_scope = f"FromRGB_lod{self.lod}"
+
+    def official_variables(self):
+        """'weight', 'bias', directly under the scope."""
+        return collections.OrderedDict([("weight", self.weight), ("bias", self.bias)])
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by FromRGB.
+            config.pop(key)
+        return {**config, "lod": self.lod, "channels": self.channels}
 
 #----------------------------------------------------------------------------
 

@@ -198,83 +198,8 @@ class GeneratorBlock(_GeneratorLayers):
         return config
 
 
-@keras.saving.register_keras_serializable(package="progan")
-class ToRGB(keras.layers.Layer):
-    """'ToRGB_lodN': a 1x1 conv with gain 1 and no activation, features -> images (networks.py:188)."""
-
-    def __init__(self,
-                 lod,                       # Level of detail of this output (R - log2 resolution).
-                 channels,                  # Image channels.
-                 use_wscale=True,           # Enable equalized learning rate?
-                 **kwargs):                 # Layer kwargs.
-        scope = f"ToRGB_lod{int(lod)}"
-        kwargs.setdefault("name", scope)
-        super().__init__(**kwargs)
-        self.official_scope = scope
-        self.lod = int(lod)
-        self.channels = int(channels)
-        self.use_wscale = bool(use_wscale)
-        self.conv = L.EqualizedConv2D(self.channels, 1, gain=1.0, use_wscale=self.use_wscale,
-                                      name=self.official_scope, dtype=self.dtype_policy)
-
-    def build(self, input_shape):
-        self.conv.build(input_shape)
-
-    def call(self, x):
-        return self.conv(x)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.channels,)
-
-    def official_variables(self):
-        """'weight', 'bias', directly under 'ToRGB_lodN'."""
-        return base.weight_and_bias(self.conv)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(lod=self.lod, channels=self.channels, use_wscale=self.use_wscale)
-        return config
-
 #----------------------------------------------------------------------------
 # Discriminator blocks.
-
-@keras.saving.register_keras_serializable(package="progan")
-class FromRGB(keras.layers.Layer):
-    """'FromRGB_lodN': a 1x1 conv and leaky ReLU, images -> features (networks.py:266)."""
-
-    def __init__(self,
-                 lod,                       # Level of detail of this input (R - log2 resolution).
-                 channels,                  # Output feature maps.
-                 use_wscale=True,           # Enable equalized learning rate?
-                 **kwargs):                 # Layer kwargs.
-        scope = f"FromRGB_lod{int(lod)}"
-        kwargs.setdefault("name", scope)
-        super().__init__(**kwargs)
-        self.official_scope = scope
-        self.lod = int(lod)
-        self.channels = int(channels)
-        self.use_wscale = bool(use_wscale)
-        self.conv = L.EqualizedConv2D(self.channels, 1, use_wscale=self.use_wscale,
-                                      name=self.official_scope, dtype=self.dtype_policy)
-
-    def build(self, input_shape):
-        self.conv.build(input_shape)
-
-    def call(self, images):
-        return _act(self.conv(images))
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.channels,)
-
-    def official_variables(self):
-        """'weight', 'bias', directly under 'FromRGB_lodN'."""
-        return base.weight_and_bias(self.conv)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(lod=self.lod, channels=self.channels, use_wscale=self.use_wscale)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="progan")
 class DiscriminatorBlock(keras.layers.Layer):
@@ -466,7 +391,7 @@ class Generator(_ProGANNetwork):
         layer_kwargs = dict(use_wscale=self.use_wscale, use_pixelnorm=self.use_pixelnorm,
                             pixelnorm_epsilon=self.pixelnorm_epsilon, use_leakyrelu=self.use_leakyrelu,
                             dtype=self.dtype_policy)
-        torgb = lambda res: ToRGB(R - res, self.num_channels, use_wscale=self.use_wscale, dtype=self.dtype_policy)
+        torgb = lambda res: L.ToRGB(R - res, self.num_channels, use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
         # Built one after the other, as the official graph creates its variables.
         self.add_lod()
@@ -602,7 +527,7 @@ class Discriminator(_ProGANNetwork):
         common = dict(use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
         def fromrgb(res):
-            layer = FromRGB(R - res, nf(res - 1), **common)
+            layer = L.FromRGB(R - res, nf(res - 1), **common)
             layer.build((None, 2 ** res, 2 ** res, self.num_channels))
             return layer
 
@@ -633,7 +558,7 @@ class Discriminator(_ProGANNetwork):
     # Forward pass --------------------------------------------------------------
 
     def _fromrgb(self, images, res):
-        return self.from_rgb[res - 2](images)
+        return _act(self.from_rgb[res - 2](images))
 
     def _block(self, x, res):
         return self.epilogue(x) if res == 2 else self.blocks[res - 3](x)

@@ -269,7 +269,7 @@ class SynthesisNetwork(base.Network):
         self.to_rgb = []    # One per resolution: index res - 2.
         for res in range(2, self.resolution_log2 + 1):
             lod = self.resolution_log2 - res
-            layer = sl.ToRGB(lod, self.num_channels, use_wscale=self.use_wscale, dtype=policy,
+            layer = L.ToRGB(lod, self.num_channels, use_wscale=self.use_wscale, dtype=policy,
                              name=f"ToRGB_lod{lod}")
             layer.build((None, 2 ** res, 2 ** res, nf(res - 1)))
             self.to_rgb.append(layer)
@@ -628,6 +628,7 @@ class Discriminator(base.Network):
         self._structure = base.check_structure(structure, STRUCTURES)
         self.resolution_log2 = base.resolution_log2(self.resolution)
         common = dict(nonlinearity=nonlinearity, use_wscale=self.use_wscale, dtype=self.dtype_policy)
+        self.act, _ = sl.activation(nonlinearity)    # After each FromRGB (the blocks apply their own).
 
         def nf(stage):
             return base.num_features(stage, fmap_base, fmap_decay, fmap_max)
@@ -637,7 +638,8 @@ class Discriminator(base.Network):
         self.from_rgb = []  # One per resolution: index res - 2.
         for res in range(2, self.resolution_log2 + 1):
             lod = self.resolution_log2 - res
-            layer = sl.FromRGB(lod, nf(res - 1), name=f"FromRGB_lod{lod}", **common)
+            layer = L.FromRGB(lod, nf(res - 1), use_wscale=self.use_wscale, dtype=self.dtype_policy,
+                               name=f"FromRGB_lod{lod}")
             layer.build((None, 2 ** res, 2 ** res, self.num_channels))
             self.from_rgb.append(layer)
         self.blocks = []    # Resolutions 8x8 and up: index res - 3.
@@ -667,24 +669,27 @@ class Discriminator(base.Network):
         def block(res, x):
             return self.blocks[res - 3](x)
 
+        def fromrgb(res, x):
+            return self.act(self.from_rgb[res - 2](x))
+
         if self._structure == "fixed":
-            x = self.from_rgb[-1](images)
+            x = fromrgb(log2, images)
             for res in range(log2, 2, -1):
                 x = block(res, x)
         elif self._structure == "linear":
             img = images
-            x = self.from_rgb[-1](img)
+            x = fromrgb(log2, img)
             for res in range(log2, 2, -1):
                 x = block(res, x)
                 img = L.downscale2d(img)
-                x = L.lerp_clip(x, self.from_rgb[res - 3](img), lod_in - (log2 - res))
+                x = L.lerp_clip(x, fromrgb(res - 1, img), lod_in - (log2 - res))
         else:
             # Recursive structure: the official recursion enters at the resolution of
             # level = clip(floor(lod), 0, log2 - 2) (FromRGB of the downscaled images), fades
             # the first block's output with the next FromRGB while lod > level, and runs the
             # blocks down to 4x4.
             def start(res):  # The recursion's entry point at `res`.
-                return self.from_rgb[res - 2](L.downscale2d(images, 2 ** (log2 - res)))
+                return fromrgb(res, L.downscale2d(images, 2 ** (log2 - res)))
 
             def at_level(level):
                 def run():

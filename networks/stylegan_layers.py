@@ -438,66 +438,8 @@ class SynthesisBlock(keras.layers.Layer):
                 "epilogue": self.epilogue}
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class ToRGB(layers.EqualizedConv2D):
-    """`ToRGB_lod<lod>`: the linear 1x1 conv (gain 1, with bias) from features to an image."""
-
-    def __init__(self,
-                 lod,                      # Level of detail of its resolution (0 = full).
-                 num_channels=3,           # Image channels.
-                 use_wscale=True,          # Equalized learning rate?
-                 **kwargs):                # Base Layer arguments.
-        kwargs.setdefault("name", f"ToRGB_lod{int(lod)}")
-        super().__init__(int(num_channels), 1, gain=1.0, use_wscale=use_wscale, use_bias=True, **kwargs)
-        self.lod = int(lod)
-        self.num_channels = int(num_channels)
-        self.official_scope = f"ToRGB_lod{self.lod}"
-
-    def official_variables(self):
-        return base.weight_and_bias(self)
-
-    def get_config(self):
-        config = super().get_config()
-        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by ToRGB.
-            config.pop(key)
-        return {**config, "lod": self.lod, "num_channels": self.num_channels}
-
-
 # ----------------------------------------------------------------------------------------
 # D_basic blocks.
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class FromRGB(layers.EqualizedConv2D):
-    """`FromRGB_lod<lod>`: 1x1 conv (with bias) from an image to features, then the activation."""
-
-    def __init__(self,
-                 lod,                      # Level of detail of its resolution (0 = full).
-                 channels,                 # Output feature maps.
-                 nonlinearity="lrelu",     # 'lrelu' or 'relu'.
-                 use_wscale=True,          # Equalized learning rate?
-                 **kwargs):                # Base Layer arguments.
-        act, gain = activation(nonlinearity)
-        kwargs.setdefault("name", f"FromRGB_lod{int(lod)}")
-        super().__init__(int(channels), 1, gain=gain, use_wscale=use_wscale, use_bias=True, **kwargs)
-        self.lod = int(lod)
-        self.channels = int(channels)
-        self.nonlinearity = nonlinearity
-        self.act = act
-        self.official_scope = f"FromRGB_lod{self.lod}"
-
-    def call(self,
-             images):              # [N, H, W, num_channels] images.
-        return self.act(super().call(images))
-
-    def official_variables(self):
-        return base.weight_and_bias(self)
-
-    def get_config(self):
-        config = super().get_config()
-        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by FromRGB.
-            config.pop(key)
-        return {**config, "lod": self.lod, "channels": self.channels, "nonlinearity": self.nonlinearity}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class DiscriminatorBlock(keras.layers.Layer):

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from conftest import golden_path
 from networks import base
+from networks import layers
 from networks import stylegan as sg
 from networks import stylegan_layers as sl
 
@@ -473,8 +474,8 @@ def test_layer_configs_round_trip():
               (sl.SynthesisBlock(3, 4, blur_filter=None, epilogue=epilogue), (x4, (w, w), (noise, noise))),
               (sl.SynthesisBlock(3, 4, fused=True, nonlinearity="relu", epilogue=dict(use_noise=False)),
                (x4, (w, w))),
-              (sl.ToRGB(1, 3, use_wscale=False), (x,)),
-              (sl.FromRGB(1, 5, nonlinearity="relu"), (x,)),
+              (layers.ToRGB(1, 3, use_wscale=False), (x,)),
+              (layers.FromRGB(1, 5), (x,)),
               (sl.DiscriminatorBlock(3, 6, 4), (x,)),
               (sl.DiscriminatorBlock(3, 6, 4, fused=True, blur_filter=None), (x,)),
               (sl.DiscriminatorEpilogue(6, 5, label_size=2, mbstd_group_size=2), (x4,))]
