@@ -3,16 +3,18 @@
 import argparse
 
 
-def _convert(text,                  # Command-line text.
-             convert,               # int or float.
-             kind):                 # What the text should be, for the error message.
+def _convert(
+    text,  # Command-line text.
+    convert,  # int or float.
+    kind,  # What the text should be, for the error message.
+):
     try:
         return convert(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid {kind} {text!r}") from None
 
 
-def positive_int(text):             # Command-line text.
+def positive_int(text):  # Command-line text.
     """An integer >= 1."""
     value = _convert(text, int, "positive integer")
     if value < 1:
@@ -20,7 +22,7 @@ def positive_int(text):             # Command-line text.
     return value
 
 
-def positive_float(text):           # Command-line text.
+def positive_float(text):  # Command-line text.
     """A number > 0."""
     value = _convert(text, float, "number")
     if not value > 0:
@@ -28,7 +30,7 @@ def positive_float(text):           # Command-line text.
     return value
 
 
-def nonnegative_float(text):        # Command-line text.
+def nonnegative_float(text):  # Command-line text.
     """A number >= 0."""
     value = _convert(text, float, "number")
     if not value >= 0:

@@ -37,7 +37,9 @@ import sys
 
 import numpy as np
 
-from cli_types import nonnegative_float, positive_float, positive_int
+from cli_types import nonnegative_float
+from cli_types import positive_float
+from cli_types import positive_int
 from utils import quiet_tensorflow
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
@@ -51,11 +53,14 @@ from generation.figures import STYLE_RANGES  # noqa: E402
 from generation.generator import DEFAULT_PSI  # noqa: E402
 from utils import cli  # noqa: E402
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Errors and argument parsing.
 
-def parse_int_list(text,            # '0-99', '1,5,7', '0-3,10' ...
-                   what="seed"):    # Name for error messages.
+
+def parse_int_list(
+    text,  # '0-99', '1,5,7', '0-3,10' ...
+    what="seed",  # Name for error messages.
+):
     """Comma-separated non-negative integers and inclusive ranges A-B, in the given order."""
     values = []
     for part in str(text).split(","):
@@ -71,15 +76,15 @@ def parse_int_list(text,            # '0-99', '1,5,7', '0-3,10' ...
     return values
 
 
-def parse_seeds(text):              # Seed list as for `parse_int_list`.
+def parse_seeds(text):  # Seed list as for `parse_int_list`.
     """Seeds valid for np.random.RandomState (0 <= seed < 2**32)."""
     seeds = parse_int_list(text, "seed")
-    if any(seed >= 2 ** 32 for seed in seeds):
+    if any(seed >= 2**32 for seed in seeds):
         raise cli.UsageError(f"seed out of range in {text!r}: seeds must be below 2**32")
     return seeds
 
 
-def parse_float_list(text):         # '-1,-0.5,0,0.5,1'.
+def parse_float_list(text):  # '-1,-0.5,0,0.5,1'.
     """Comma-separated floats."""
     try:
         return [float(part) for part in str(text).split(",")]
@@ -87,7 +92,7 @@ def parse_float_list(text):         # '-1,-0.5,0,0.5,1'.
         raise cli.UsageError(f"malformed number list {text!r}: use e.g. '1,0.7,0.5,0,-0.5,-1'") from None
 
 
-def parse_grid(text):               # 'WxH', e.g. '8x4'.
+def parse_grid(text):  # 'WxH', e.g. '8x4'.
     """(columns, rows) of an image grid."""
     match = re.fullmatch(r"(\d+)x(\d+)", str(text).strip().lower())
     if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
@@ -95,17 +100,20 @@ def parse_grid(text):               # 'WxH', e.g. '8x4'.
     return int(match.group(1)), int(match.group(2))
 
 
-def parse_style_specs(text):        # 'coarse', '0-3', or one spec per row: 'coarse,coarse,middle,fine'.
+def parse_style_specs(text):  # 'coarse', '0-3', or one spec per row: 'coarse,coarse,middle,fine'.
     """List of style-range specs ('coarse' | 'middle' | 'fine' | 'A-B' | 'A'), resolved per network later."""
     specs = [part.strip().lower() for part in str(text).split(",")]
     for spec in specs:
         if spec not in STYLE_RANGES and not re.fullmatch(r"\d+(-\d+)?", spec):
-            raise cli.UsageError(f"malformed --styles entry {spec!r}: use coarse, middle, fine or a layer range like 0-3")
+            raise cli.UsageError(
+                f"malformed --styles entry {spec!r}: use coarse, middle, fine or a layer range like 0-3"
+            )
     return specs
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Commands: check the arguments, then run the library (generation/).
+
 
 def cmd_images(args):
     """One PNG per seed (seed%04d.png) or grids; or the official ProGAN generate_fake_images batch."""
@@ -125,8 +133,9 @@ def cmd_images(args):
         grid = grid or (1, 1)
         prefix = args.png_prefix if args.png_prefix is not None else generator.network_id(args.network) + "-"
         labels = generator.make_labels(info, grid[0] * grid[1] * args.num_pngs, args.class_idx, args.labels)
-        images.official_batch(Gs, info, grid, labels, render, args.image_shrink, args.num_pngs, args.random_seed,
-                              prefix, args.outdir)
+        images.official_batch(
+            Gs, info, grid, labels, render, args.image_shrink, args.num_pngs, args.random_seed, prefix, args.outdir
+        )
         return 0
     labels = generator.make_labels(info, len(seeds), args.class_idx, args.labels)
     os.makedirs(args.outdir, exist_ok=True)
@@ -134,14 +143,16 @@ def cmd_images(args):
         images.seed_images(Gs, info, seeds, labels, render, args.image_shrink, args.outdir)
         print(f'Wrote {len(seeds)} image(s) to "{args.outdir}"')
         return 0
-    images.write_grids(np.stack(images.seed_images(Gs, info, seeds, labels, render, args.image_shrink)), seeds,
-                       grid, args.outdir)
+    images.write_grids(
+        np.stack(images.seed_images(Gs, info, seeds, labels, render, args.image_shrink)), seeds, grid, args.outdir
+    )
     return 0
 
 
 def cmd_interpolation_video(args):
     """util_scripts.generate_interpolation_video."""
     from generation import video  # Lazy: scipy.ndimage takes longer to import than the rest of --help.
+
     grid = parse_grid(args.grid)
     Gs, info = generator.load(args.network)
     generator.check_family_options(info, args)
@@ -152,21 +163,27 @@ def cmd_interpolation_video(args):
     labels = generator.make_labels(info, num_images, args.class_idx, args.labels)
     out = args.out or generator.network_id(args.network) + "-lerp.mp4"
     print("Generating latent vectors...", flush=True)
-    all_latents = video.interpolation_latents(num_frames, num_images, info["latent_size"],
-                                              args.smoothing_sec * args.fps, args.seed)
+    all_latents = video.interpolation_latents(
+        num_frames, num_images, info["latent_size"], args.smoothing_sec * args.fps, args.seed
+    )
     noise_mode = args.noise_mode or "const"
     if info["family"] == "stylegan" and noise_mode == "random":
         generator.set_noise_seed(Gs, args.seed)
-    render = dict(psi=DEFAULT_PSI if args.truncation_psi is None else args.truncation_psi,
-                  cutoff=args.truncation_cutoff, noise_mode=noise_mode)
-    video.interpolation_video(Gs, info, out, grid, all_latents, labels, render, args.fps, args.bitrate,
-                              args.image_shrink, args.image_zoom)
+    render = dict(
+        psi=DEFAULT_PSI if args.truncation_psi is None else args.truncation_psi,
+        cutoff=args.truncation_cutoff,
+        noise_mode=noise_mode,
+    )
+    video.interpolation_video(
+        Gs, info, out, grid, all_latents, labels, render, args.fps, args.bitrate, args.image_shrink, args.image_zoom
+    )
     return 0
 
 
 def cmd_training_video(args):
     """util_scripts.generate_training_video, with the labels drawn by PIL."""
     from generation import video  # Lazy: scipy.ndimage takes longer to import than the rest of --help.
+
     run_dir = args.run.rstrip("/\\")
     if not os.path.isdir(run_dir):
         raise cli.UsageError(f"{run_dir}: no such run directory; give a training run directory with --run")
@@ -176,14 +193,15 @@ def cmd_training_video(args):
     num_frames = int(np.rint(args.duration_sec * args.fps))
     if num_frames < 1:
         raise cli.UsageError(f"--duration_sec {args.duration_sec} at --fps {args.fps} gives no frame")
-    print(f"Found {len(snaps)} snapshot image(s) in \"{run_dir}\"; rendering {num_frames} frames...", flush=True)
-    video.training_video(out, times, snaps, font, num_frames, args.duration_sec, args.time_warp, args.fps,
-                         args.bitrate)
+    print(f'Found {len(snaps)} snapshot image(s) in "{run_dir}"; rendering {num_frames} frames...', flush=True)
+    video.training_video(out, times, snaps, font, num_frames, args.duration_sec, args.time_warp, args.fps, args.bitrate)
     return 0
 
 
-def _figure_setup(args,             # Parsed arguments with --network.
-                  command):         # Command name for the message.
+def _figure_setup(
+    args,  # Parsed arguments with --network.
+    command,  # Command name for the message.
+):
     Gs, info = generator.load(args.network)
     generator.require_stylegan(info, command)
     return Gs, info
@@ -194,7 +212,9 @@ def cmd_style_mixing(args):
     row_seeds, col_seeds = parse_seeds(args.row_seeds), parse_seeds(args.col_seeds)
     specs = parse_style_specs(args.styles)
     if len(specs) not in (1, len(row_seeds)):
-        raise cli.UsageError(f"--styles has {len(specs)} entries; give one for all rows or one per row ({len(row_seeds)})")
+        raise cli.UsageError(
+            f"--styles has {len(specs)} entries; give one for all rows or one per row ({len(row_seeds)})"
+        )
     Gs, info = _figure_setup(args, "style-mixing")
     ranges = [figures.resolve_style_range(spec, info["num_layers"]) for spec in specs]
     ranges = ranges * len(row_seeds) if len(ranges) == 1 else ranges
@@ -241,6 +261,7 @@ def cmd_export(args):
     Gs, info = generator.load(args.network)
     generator.check_family_options(info, args)
     from networks import export  # Lazy: it imports TensorFlow, which --help and argument errors need not load.
+
     saved_model = os.path.join(args.outdir, "saved_model")
     keras_path = os.path.join(args.outdir, "Gs.keras")
     print(f'Exporting SavedModel to "{saved_model}"...', flush=True)
@@ -252,35 +273,61 @@ def cmd_export(args):
         inputs += ", labels [N, %d]" % info["label_size"]
     if info["family"] == "stylegan":
         inputs += ", truncation_psi []"
-    print(f"serving_default: {inputs} -> images uint8 [N, {info['resolution']}, {info['resolution']}, "
-          f"{info['num_channels']}]")
+    print(
+        f"serving_default: {inputs} -> images uint8 [N, {info['resolution']}, {info['resolution']}, "
+        f"{info['num_channels']}]"
+    )
     print(f'Wrote "{saved_model}" and "{keras_path}"')
     return 0
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Command line.
 
+
 def _add_network(parser):
-    parser.add_argument("--network", required=True, metavar="PKL",
-                        help="network pickle: our snapshot (network-snapshot-*.pkl) or an official one")
+    parser.add_argument(
+        "--network",
+        required=True,
+        metavar="PKL",
+        help="network pickle: our snapshot (network-snapshot-*.pkl) or an official one",
+    )
 
 
 def _add_labels(parser):
-    parser.add_argument("--class", dest="class_idx", type=int, metavar="K",
-                        help="class index for a conditional network, as a one-hot label (default: none; a conditional "
-                             "network needs --class or --labels)")
-    parser.add_argument("--labels", metavar="NPY",
-                        help="labels for a conditional network: .npy of [label_size] or [count, label_size] (default: none)")
+    parser.add_argument(
+        "--class",
+        dest="class_idx",
+        type=int,
+        metavar="K",
+        help="class index for a conditional network, as a one-hot label (default: none; a conditional "
+        "network needs --class or --labels)",
+    )
+    parser.add_argument(
+        "--labels",
+        metavar="NPY",
+        help="labels for a conditional network: .npy of [label_size] or [count, label_size] (default: none)",
+    )
 
 
-def _add_stylegan(parser,           # Sub-command parser.
-                  noise_default):   # Help text of the --noise_mode default.
-    parser.add_argument("--truncation_psi", type=float, metavar="PSI",
-                        help=f"StyleGAN truncation (default {DEFAULT_PSI}, as pretrained_example.py; 1 = off)")
-    parser.add_argument("--truncation_cutoff", type=int, metavar="N",
-                        help="StyleGAN: truncate layers < N (default: the network's, 8)")
-    parser.add_argument("--noise_mode", choices=["const", "random"],
-                        help=f"StyleGAN noise inputs: stored maps or fresh draws (default {noise_default})")
+def _add_stylegan(
+    parser,  # Sub-command parser.
+    noise_default,  # Help text of the --noise_mode default.
+):
+    parser.add_argument(
+        "--truncation_psi",
+        type=float,
+        metavar="PSI",
+        help=f"StyleGAN truncation (default {DEFAULT_PSI}, as pretrained_example.py; 1 = off)",
+    )
+    parser.add_argument(
+        "--truncation_cutoff", type=int, metavar="N", help="StyleGAN: truncate layers < N (default: the network's, 8)"
+    )
+    parser.add_argument(
+        "--noise_mode",
+        choices=["const", "random"],
+        help=f"StyleGAN noise inputs: stored maps or fresh draws (default {noise_default})",
+    )
 
 
 def build_parser():
@@ -289,17 +336,35 @@ def build_parser():
 
     p = sub.add_parser("images", help="one PNG per seed, or image grids")
     _add_network(p)
-    p.add_argument("--seeds", help="seeds, e.g. 0-99 or 1,5,7: image k = Gs(RandomState(k).randn(1, latent_size)) "
-                        "(required without --official_progan_batch)")
+    p.add_argument(
+        "--seeds",
+        help="seeds, e.g. 0-99 or 1,5,7: image k = Gs(RandomState(k).randn(1, latent_size)) "
+        "(required without --official_progan_batch)",
+    )
     p.add_argument("--outdir", required=True, help="output directory (seed%%04d.png or grid%%04d.png)")
-    p.add_argument("--grid", metavar="WxH", help="write WxH grids of consecutive seeds instead of single images (default: single images)")
-    p.add_argument("--image_shrink", type=positive_int, default=1,
-                   help="box-filter downscale factor (default: 1, as official)")
-    p.add_argument("--official_progan_batch", action="store_true",
-                   help="ProGAN generate_fake_images: latents drawn in sequence from RandomState(--random_seed) "
-                        "(default: off, one latent per seed)")
-    p.add_argument("--num_pngs", type=positive_int, default=1, help="with --official_progan_batch: files to write (default: 1)")
-    p.add_argument("--random_seed", type=int, default=1000, help="with --official_progan_batch: the RandomState seed (default: 1000, as official)")
+    p.add_argument(
+        "--grid",
+        metavar="WxH",
+        help="write WxH grids of consecutive seeds instead of single images (default: single images)",
+    )
+    p.add_argument(
+        "--image_shrink", type=positive_int, default=1, help="box-filter downscale factor (default: 1, as official)"
+    )
+    p.add_argument(
+        "--official_progan_batch",
+        action="store_true",
+        help="ProGAN generate_fake_images: latents drawn in sequence from RandomState(--random_seed) "
+        "(default: off, one latent per seed)",
+    )
+    p.add_argument(
+        "--num_pngs", type=positive_int, default=1, help="with --official_progan_batch: files to write (default: 1)"
+    )
+    p.add_argument(
+        "--random_seed",
+        type=int,
+        default=1000,
+        help="with --official_progan_batch: the RandomState seed (default: 1000, as official)",
+    )
     p.add_argument("--png_prefix", help="with --official_progan_batch: file prefix (default '<run>-<pkl>-')")
     _add_labels(p)
     _add_stylegan(p, "random, seeded by the image seed")
@@ -323,7 +388,9 @@ def build_parser():
     p = sub.add_parser("training-video", help="MP4 of a run's fakes%%06d.png snapshots with lod/time/kimg labels")
     p.add_argument("--run", required=True, help="training run directory (log.txt, fakes%%06d.png)")
     p.add_argument("--duration_sec", type=positive_float, default=20.0, help="length (default 20)")
-    p.add_argument("--time_warp", type=positive_float, default=1.5, help="video time -> wallclock exponent (default: 1.5)")
+    p.add_argument(
+        "--time_warp", type=positive_float, default=1.5, help="video time -> wallclock exponent (default: 1.5)"
+    )
     p.add_argument("--fps", type=positive_float, default=30.0, help="frames per second (default 30)")
     p.add_argument("--bitrate", default="16M", help="H.264 bitrate (default: 16M, as official)")
     p.add_argument("--font", help="TrueType font for the labels (default Calibri if installed, else Pillow's)")
@@ -332,11 +399,22 @@ def build_parser():
 
     p = sub.add_parser("style-mixing", help="StyleGAN figure 3: style mixing")
     _add_network(p)
-    p.add_argument("--row_seeds", default="888,829,1898,1733,1614,845", help="destination seeds, the left column (default: the official figure's, 888,829,1898,1733,1614,845)")
-    p.add_argument("--col_seeds", default="639,701,687,615,2268", help="source seeds, the top row (default: the official figure's, 639,701,687,615,2268)")
-    p.add_argument("--styles", default="coarse,coarse,coarse,middle,middle,fine",
-                   help="layers taken from the source: coarse (0-3), middle (4-7), fine (8+) or A-B; "
-                        "one for all rows or one per row (default: the official figure)")
+    p.add_argument(
+        "--row_seeds",
+        default="888,829,1898,1733,1614,845",
+        help="destination seeds, the left column (default: the official figure's, 888,829,1898,1733,1614,845)",
+    )
+    p.add_argument(
+        "--col_seeds",
+        default="639,701,687,615,2268",
+        help="source seeds, the top row (default: the official figure's, 639,701,687,615,2268)",
+    )
+    p.add_argument(
+        "--styles",
+        default="coarse,coarse,coarse,middle,middle,fine",
+        help="layers taken from the source: coarse (0-3), middle (4-7), fine (8+) or A-B; "
+        "one for all rows or one per row (default: the official figure)",
+    )
     p.add_argument("--out", default="figure03-style-mixing.png", help="output PNG (default: figure03-style-mixing.png)")
     _add_labels(p)
     p.set_defaults(func=cmd_style_mixing)
@@ -345,15 +423,20 @@ def build_parser():
     _add_network(p)
     p.add_argument("--seeds", default="91,388", help="one row per seed (default 91,388)")
     p.add_argument("--psis", default="1,0.7,0.5,0,-0.5,-1", help="one column per psi (default 1,0.7,0.5,0,-0.5,-1)")
-    p.add_argument("--out", default="figure08-truncation-trick.png",
-                   help="output PNG (default: figure08-truncation-trick.png)")
+    p.add_argument(
+        "--out", default="figure08-truncation-trick.png", help="output PNG (default: figure08-truncation-trick.png)"
+    )
     _add_labels(p)
     p.set_defaults(func=cmd_truncation)
 
     p = sub.add_parser("noise", help="StyleGAN figures 4 (noise detail) and 5 (noise components)")
     _add_network(p)
-    p.add_argument("--figure", choices=["detail", "components"], default="detail",
-                   help="detail: variation under random noise; components: noise on/off per layer group (default: detail)")
+    p.add_argument(
+        "--figure",
+        choices=["detail", "components"],
+        default="detail",
+        help="detail: variation under random noise; components: noise on/off per layer group (default: detail)",
+    )
     p.add_argument("--seeds", help="default 1157,1012 (detail) or 1967,1555 (components)")
     p.add_argument("--num_samples", type=positive_int, default=100, help="detail: noise draws per seed (default: 100)")
     p.add_argument("--flips", default="1", help="components: indices of seeds shown mirrored (default 1)")
@@ -364,8 +447,9 @@ def build_parser():
     p = sub.add_parser("export", help="SavedModel (uint8 serving signature) and .keras file of Gs")
     _add_network(p)
     p.add_argument("--outdir", required=True, help="writes OUTDIR/saved_model and OUTDIR/Gs.keras")
-    p.add_argument("--noise_mode", choices=["const", "random"],
-                   help="StyleGAN noise in the serving signature (default const)")
+    p.add_argument(
+        "--noise_mode", choices=["const", "random"], help="StyleGAN noise in the serving signature (default const)"
+    )
     p.set_defaults(func=cmd_export)
     return parser
 
@@ -386,15 +470,19 @@ def _join_negative_values(argv):
     return out
 
 
-def main(argv=None):                # Arguments without the program name; None = sys.argv[1:].
+def main(argv=None):  # Arguments without the program name; None = sys.argv[1:].
     """Run one command; return the exit status (0 ok, 2 bad input or a file that cannot be read or written)."""
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise cli.UsageError("generate.py: give a command: " + ", ".join(
-                ["images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"]))
+            raise cli.UsageError(
+                "generate.py: give a command: "
+                + ", ".join(
+                    ["images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"]
+                )
+            )
         return args.func(args)
     except cli.UsageError as error:
         print(f"generate.py: error: {error}", file=sys.stderr)

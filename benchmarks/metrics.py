@@ -28,26 +28,39 @@ from metrics import ms_ssim  # noqa: E402
 from metrics import sliced_wasserstein  # noqa: E402
 
 
-
 def build_parser():
     """The benchmark's options."""
-    parser = cli.ArgumentParser(prog="metrics.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter)
+    parser = cli.ArgumentParser(
+        prog="metrics.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter
+    )
     add = parser.add_argument
-    add("--num_images", type=int, default=16384,
-        help="Images per set; SWD: reals and fakes each, MS-SSIM: num_images / 2 pairs (default: 16384).")
+    add(
+        "--num_images",
+        type=int,
+        default=16384,
+        help="Images per set; SWD: reals and fakes each, MS-SSIM: num_images / 2 pairs (default: 16384).",
+    )
     add("--resolution", type=int, default=256, help="Image resolution, a power of two >= 16 (default: 256).")
-    add("--minibatch", type=int, default=0,
-        help="Images per feed; 0 = the official clip(8192 // resolution, 4, 256) (default: 0).")
+    add(
+        "--minibatch",
+        type=int,
+        default=0,
+        help="Images per feed; 0 = the official clip(8192 // resolution, 4, 256) (default: 0).",
+    )
     # absl's DEFINE_list: comma-separated, blanks around items dropped.
-    add("--metrics", type=lambda text: [item.strip() for item in text.split(",") if item.strip()],
-        default=["swd", "msssim"], help="Metrics to run, comma-separated: swd, msssim (default: swd,msssim).")
+    add(
+        "--metrics",
+        type=lambda text: [item.strip() for item in text.split(",") if item.strip()],
+        default=["swd", "msssim"],
+        help="Metrics to run, comma-separated: swd, msssim (default: swd,msssim).",
+    )
     add("--seed", type=int, default=1000, help="Seed of the synthetic images and of the SWD draws (default: 1000).")
     return parser
 
 
-FLAGS = None    # The parsed options (named as when this benchmark used absl flags).
+FLAGS = None  # The parsed options (named as when this benchmark used absl flags).
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 
 class PeakRSS:
@@ -87,11 +100,11 @@ class PeakRSS:
 
 
 def synthetic_minibatches(
-    num_images,             # Total number of images.
-    resolution,             # Image resolution.
-    minibatch,              # Images per minibatch.
-    seed,                   # Seed of this set.
-    roughness,              # Amplitude of the per-pixel noise (sets differ by this).
+    num_images,  # Total number of images.
+    resolution,  # Image resolution.
+    minibatch,  # Images per minibatch.
+    seed,  # Seed of this set.
+    roughness,  # Amplitude of the per-pixel noise (sets differ by this).
 ):
     """Yield uint8 NHWC minibatches of smooth random images plus pixel noise."""
     rng = np.random.RandomState(seed)
@@ -152,19 +165,25 @@ def main():
     if problems:
         raise cli.UsageError("; ".join(problems))
     minibatch = FLAGS.minibatch or int(np.clip(8192 // res, 4, 256))
-    print(f"{num} images at {res}x{res}, minibatch {minibatch}, {os.cpu_count()} CPUs; "
-          f"RSS at start {PeakRSS.current() / 2**30:.2f} GiB")
+    print(
+        f"{num} images at {res}x{res}, minibatch {minibatch}, {os.cpu_count()} CPUs; "
+        f"RSS at start {PeakRSS.current() / 2**30:.2f} GiB"
+    )
     for name in FLAGS.metrics:
         if name == "swd":
             seconds, peak, values, feed_time, end_time = bench_swd(num, res, minibatch, FLAGS.seed)
             levels = len(values) - 1
             desc_gib = 2 * levels * num * sliced_wasserstein.NHOODS_PER_IMAGE * 147 * 4 / 2**30
-            print(f"SWD      {seconds:9.1f} s (feed {feed_time:.1f} s, end {end_time:.1f} s)  "
-                  f"peak RSS {peak / 2**30:6.2f} GiB (descriptors of both sets: {desc_gib:.2f} GiB)")
+            print(
+                f"SWD      {seconds:9.1f} s (feed {feed_time:.1f} s, end {end_time:.1f} s)  "
+                f"peak RSS {peak / 2**30:6.2f} GiB (descriptors of both sets: {desc_gib:.2f} GiB)"
+            )
             print("         " + "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
         else:
             seconds, peak, value = bench_msssim(num, res, minibatch, FLAGS.seed)
-            print(f"MS-SSIM  {seconds:9.1f} s  peak RSS {peak / 2**30:6.2f} GiB  ({num // 2} pairs)  MS-SSIM {value:.4f}")
+            print(
+                f"MS-SSIM  {seconds:9.1f} s  peak RSS {peak / 2**30:6.2f} GiB  ({num // 2} pairs)  MS-SSIM {value:.4f}"
+            )
 
 
 if __name__ == "__main__":

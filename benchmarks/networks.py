@@ -22,31 +22,38 @@ from utils import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
-import numpy as np
-import tensorflow as tf
+import numpy as np  # noqa: E402  (after quiet_tensorflow.install, which must precede TensorFlow)
+import tensorflow as tf  # noqa: E402
 
-from networks.progan import Discriminator, Generator
-
+from networks.progan import Discriminator  # noqa: E402
+from networks.progan import Generator  # noqa: E402
 
 
 def build_parser():
     """The benchmark's options."""
-    parser = cli.ArgumentParser(prog="networks.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter)
+    parser = cli.ArgumentParser(
+        prog="networks.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter
+    )
     add = parser.add_argument
     add("--net", default="both", choices=["G", "D", "both"], help="Which network(s) to time (default: both).")
     add("--resolution", type=int, default=1024, help="Network resolution, a power of two >= 4 (default: 1024).")
     add("--lod", type=float, default=0.0, help="Level of detail assigned to the network's lod variable (default: 0.0).")
     add("--batch", type=int, default=4, help="Minibatch size (default: 4).")
-    add("--dtype", default="float32",
-        help="Network dtype: float32, float16, bfloat16 (mixed precision) (default: float32).")
-    add("--fmap_base", type=int, default=8192, help="Overall multiplier for the number of feature maps (default: 8192).")
+    add(
+        "--dtype",
+        default="float32",
+        help="Network dtype: float32, float16, bfloat16 (mixed precision) (default: float32).",
+    )
+    add(
+        "--fmap_base", type=int, default=8192, help="Overall multiplier for the number of feature maps (default: 8192)."
+    )
     add("--fmap_max", type=int, default=512, help="Maximum number of feature maps in any layer (default: 512).")
     add("--iters", type=int, default=5, help="Timed iterations per measurement, median reported (default: 5).")
     add("--num_channels", type=int, default=3, help="Image channels (default: 3).")
     return parser
 
 
-FLAGS = None    # The parsed options (named as when this benchmark used absl flags).
+FLAGS = None  # The parsed options (named as when this benchmark used absl flags).
 
 
 def _device():
@@ -56,24 +63,33 @@ def _device():
 
 def _peak_memory_mb(device):
     if device.startswith("GPU"):
-        return tf.config.experimental.get_memory_info(device)["peak"] / 2 ** 20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # Linux reports KiB.
+        return tf.config.experimental.get_memory_info(device)["peak"] / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB.
 
 
-def _median_ms(fn,                  # Zero-argument callable returning tensors.
-               iters):              # Number of timed calls.
+def _median_ms(
+    fn,  # Zero-argument callable returning tensors.
+    iters,  # Number of timed calls.
+):
     times = []
     for _ in range(iters):
         start = time.perf_counter()
-        tf.nest.map_structure(lambda t: t.numpy(), fn())    # Wait for the device.
+        tf.nest.map_structure(lambda t: t.numpy(), fn())  # Wait for the device.
         times.append(time.perf_counter() - start)
     return 1000.0 * float(np.median(times))
 
 
-def _benchmark(name,                # 'G' or 'D'.
-               device):             # TF device string.
-    kwargs = dict(num_channels=FLAGS.num_channels, resolution=FLAGS.resolution, fmap_base=FLAGS.fmap_base,
-                  fmap_max=FLAGS.fmap_max, dtype=FLAGS.dtype)
+def _benchmark(
+    name,  # 'G' or 'D'.
+    device,  # TF device string.
+):
+    kwargs = dict(
+        num_channels=FLAGS.num_channels,
+        resolution=FLAGS.resolution,
+        fmap_base=FLAGS.fmap_base,
+        fmap_max=FLAGS.fmap_max,
+        dtype=FLAGS.dtype,
+    )
     rng = np.random.default_rng(0)
     with tf.device(device):
         if name == "G":
@@ -103,17 +119,19 @@ def _benchmark(name,                # 'G' or 'D'.
         forward_ms = _median_ms(lambda: forward(inputs), FLAGS.iters)
         backward_ms = _median_ms(lambda: forward_backward(inputs), FLAGS.iters)
     params = sum(int(np.prod(v.shape)) for v in net.trainable_variables)
-    print(f"{name}  res={FLAGS.resolution} lod={FLAGS.lod:g} batch={FLAGS.batch} dtype={FLAGS.dtype} "
-          f"params={params / 1e6:.2f}M  first calls (trace) {trace_s:.1f} s  "
-          f"forward {forward_ms:.1f} ms  forward+backward {backward_ms:.1f} ms  "
-          f"peak memory {_peak_memory_mb(device):.0f} MiB")
+    print(
+        f"{name}  res={FLAGS.resolution} lod={FLAGS.lod:g} batch={FLAGS.batch} dtype={FLAGS.dtype} "
+        f"params={params / 1e6:.2f}M  first calls (trace) {trace_s:.1f} s  "
+        f"forward {forward_ms:.1f} ms  forward+backward {backward_ms:.1f} ms  "
+        f"peak memory {_peak_memory_mb(device):.0f} MiB"
+    )
 
 
 def main():
     """Time the chosen networks."""
     device, description = _device()
     print(f"device: {description}; tensorflow {tf.__version__}")
-    for name in (["G", "D"] if FLAGS.net == "both" else [FLAGS.net]):
+    for name in ["G", "D"] if FLAGS.net == "both" else [FLAGS.net]:
         _benchmark(name, device)
 
 

@@ -29,14 +29,23 @@ quiet_tensorflow.install()  # TensorFlow's start-up log stays off the terminal.
 
 def build_parser():
     """The benchmark's options."""
-    parser = cli.ArgumentParser(prog="train_speed.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter)
+    parser = cli.ArgumentParser(
+        prog="train_speed.py", description=__doc__, allow_abbrev=False, formatter_class=cli.HelpFormatter
+    )
     add = parser.add_argument
-    add("--arch", default="progan", choices=["progan", "stylegan"],
-        help="Which networks and default losses (default: progan).")
+    add(
+        "--arch",
+        default="progan",
+        choices=["progan", "stylegan"],
+        help="Which networks and default losses (default: progan).",
+    )
     add("--res", type=int, default=32, help="Network resolution (default: 32).")
     add("--lod", type=float, default=0.0, help="Level of detail to train at; fractional = a fade (default: 0.0).")
-    add("--all_lods", action=cli.BooleanFlag,
-        help="Measure every whole lod from the coarsest to 0 instead of --lod (default: false).")
+    add(
+        "--all_lods",
+        action=cli.BooleanFlag,
+        help="Measure every whole lod from the coarsest to 0 instead of --lod (default: false).",
+    )
     add("--batch", type=int, default=16, help="Global minibatch size (default: 16).")
     add("--num_channels", type=int, default=3, help="Image channels (default: 3).")
     add("--fmap_base", type=int, default=8192, help="fmap_base of both networks (default: 8192).")
@@ -46,31 +55,43 @@ def build_parser():
     add("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="Compute precision (default: fp32).")
     add("--iters", type=int, default=10, help="Timed iterations, after 2 untimed ones (default: 10).")
     add("--xla", action=cli.BooleanFlag, help="Compile the steps with XLA, jit_compile (default: false).")
-    add("--count_flops", action=cli.BooleanFlag,
+    add(
+        "--count_flops",
+        action=cli.BooleanFlag,
         help="Also print TensorFlow's static FLOP count of the compiled steps and the GFLOP/s they reach, "
-             "to compare with the device's peak (default: false).")
+        "to compare with the device's peak (default: false).",
+    )
     return parser
 
 
-FLAGS = None    # The parsed options (named as when this benchmark used absl flags).
+FLAGS = None  # The parsed options (named as when this benchmark used absl flags).
 
 
 def measure(lod):
     import numpy as np
     import tensorflow as tf
+
     from training import misc
     from training.optimizer import Optimizer
-    from training.train_step import TrainSteps, trainable_variables
+    from training.train_step import TrainSteps
+    from training.train_step import trainable_variables
 
     precision = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[FLAGS.precision]
-    common = dict(num_channels=FLAGS.num_channels, resolution=FLAGS.res, fmap_base=FLAGS.fmap_base,
-                  fmap_max=FLAGS.fmap_max, dtype=precision)
+    common = dict(
+        num_channels=FLAGS.num_channels,
+        resolution=FLAGS.res,
+        fmap_base=FLAGS.fmap_base,
+        fmap_max=FLAGS.fmap_max,
+        dtype=precision,
+    )
     if FLAGS.arch == "progan":
         from networks import progan as module
+
         G_args = dict(common, **({"latent_size": FLAGS.latent_size} if FLAGS.latent_size else {}))
         losses = dict(func_name="G_wgan_acgan"), dict(func_name="D_wgangp_acgan")
     else:
         from networks import stylegan as module
+
         G_args = dict(common)
         for name in ("latent_size", "dlatent_size"):
             if getattr(FLAGS, name):
@@ -84,8 +105,20 @@ def measure(lod):
     loss_scaling = FLAGS.precision == "fp16"
     G_opt = Optimizer(trainable_variables(G), use_loss_scaling=loss_scaling)
     D_opt = Optimizer(trainable_variables(D), use_loss_scaling=loss_scaling)
-    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, G_opt, D_opt, losses[0], losses[1],
-                       np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    steps = TrainSteps(
+        tf.distribute.get_strategy(),
+        G,
+        D,
+        Gs,
+        G_opt,
+        D_opt,
+        losses[0],
+        losses[1],
+        np.zeros([1, 0], np.float32),
+        False,
+        [0, 255],
+        [-1, 1],
+    )
     if FLAGS.xla:
         steps.D_step = tf.function(steps._D_step, jit_compile=True)
         steps.G_step = tf.function(steps._G_step, jit_compile=True)
@@ -93,8 +126,9 @@ def measure(lod):
         var.assign(lod)
     floor_lod = int(np.floor(lod))
     size = FLAGS.res >> floor_lod
-    reals = tf.constant(np.random.RandomState(0).randint(0, 256, [FLAGS.batch, FLAGS.num_channels, size, size]),
-                        tf.uint8)
+    reals = tf.constant(
+        np.random.RandomState(0).randint(0, 256, [FLAGS.batch, FLAGS.num_channels, size, size]), tf.uint8
+    )
     labels = tf.zeros([FLAGS.batch, 0])
     lod_t, lr, beta = tf.constant(lod), tf.constant(0.001), tf.constant(0.999)
 
@@ -118,22 +152,32 @@ def measure(lod):
     if FLAGS.count_flops:
         flops = static_flops(steps.D_step, reals, labels, tf.constant([0, 0], tf.int64), lod_t, lr, beta)
         flops += static_flops(steps.G_step, FLAGS.batch, floor_lod, tf.constant([1, 0], tf.int64), lr)
-        print(f"static count {flops / FLAGS.batch / 1e9:.2f} GFLOP per image per iteration, "
-              f"{flops / seconds / 1e9:.1f} GFLOP/s", flush=True)
-    print(f"{FLAGS.arch} res {FLAGS.res} lod {lod:g} ({size}x{size} reals) batch {FLAGS.batch} "
-          f"fmap {FLAGS.fmap_base}/{FLAGS.fmap_max} {FLAGS.precision}{' xla' if FLAGS.xla else ''} on {device}: "
-          f"{FLAGS.batch / seconds:.1f} img/s, {seconds * 1000 / FLAGS.batch:.2f} sec/kimg, "
-          f"{seconds * 1000:.0f} ms/iteration, first call {trace_sec:.1f} s, {mem}", flush=True)
+        print(
+            f"static count {flops / FLAGS.batch / 1e9:.2f} GFLOP per image per iteration, "
+            f"{flops / seconds / 1e9:.1f} GFLOP/s",
+            flush=True,
+        )
+    print(
+        f"{FLAGS.arch} res {FLAGS.res} lod {lod:g} ({size}x{size} reals) batch {FLAGS.batch} "
+        f"fmap {FLAGS.fmap_base}/{FLAGS.fmap_max} {FLAGS.precision}{' xla' if FLAGS.xla else ''} on {device}: "
+        f"{FLAGS.batch / seconds:.1f} img/s, {seconds * 1000 / FLAGS.batch:.2f} sec/kimg, "
+        f"{seconds * 1000:.0f} ms/iteration, first call {trace_sec:.1f} s, {mem}",
+        flush=True,
+    )
 
 
-def static_flops(step,             # A tf.function training step.
-                 *args):            # Its arguments (selects the trace).
+def static_flops(
+    step,  # A tf.function training step.
+    *args,  # Its arguments (selects the trace).
+):
     """Floating-point operations of one call, as TensorFlow's graph profiler counts them.
 
     Counts convolutions, matmuls and elementwise ops that register FLOP statistics, including
     any that grappler later prunes, so it is an upper estimate of the work done.
     """
-    from tensorflow.python.profiler import model_analyzer, option_builder
+    from tensorflow.python.profiler import model_analyzer
+    from tensorflow.python.profiler import option_builder
+
     options = option_builder.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     graph = step.get_concrete_function(*args).graph
@@ -143,7 +187,9 @@ def static_flops(step,             # A tf.function training step.
 def main():
     """Measure one lod, or every lod with --all_lods."""
     import numpy as np
+
     from training import precision as precision_lib
+
     precision_lib.warn_if_bf16_emulated("train_speed.py", FLAGS.precision)
     if FLAGS.all_lods:
         start = int(np.log2(FLAGS.res)) - 2 if FLAGS.arch == "progan" else int(np.log2(FLAGS.res)) - 3

@@ -4,6 +4,7 @@ Pillow wheels bundle libjpeg-turbo, whose 4:2:0 chroma upsampling differs from I
 PyPI package `jpeglib` ships IJG 6b..9f and selects one per process, so call `decode` only from
 processes that use no other libjpeg version through `jpeglib` (use processes, not threads).
 """
+
 import hashlib
 
 import numpy as np
@@ -23,8 +24,9 @@ def _jpeglib():
     return jpeglib
 
 
-def decode(path,                    # Path of a JPEG file.
-           ):
+def decode(
+    path,  # Path of a JPEG file.
+):
     """Decoded pixels of a JPEG file as libjpeg 8d (default settings, as Pillow used it) gives them.
 
     Returns [H, W, C] uint8 (C = 3 for colour files). Raises DatasetError for a missing or
@@ -40,7 +42,8 @@ def decode(path,                    # Path of a JPEG file.
     return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
-def decode_md5(path,                # Path of a JPEG file.
-               ):
+def decode_md5(
+    path,  # Path of a JPEG file.
+):
     """MD5 hex digest of the decoded pixel buffer, as the official libjpeg 8d check takes it."""
     return hashlib.md5(decode(path).tobytes()).hexdigest()

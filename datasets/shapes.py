@@ -7,15 +7,17 @@ signed distance from the pixel centre to the shape's outline, so the images look
 at every power-of-two resolution. Image `i` depends only on (random_seed, i), which makes
 the dataset deterministic however many threads draw it.
 """
+
 import numpy as np
 
 from datasets.errors import DatasetError
-from utils.parallel import ordered_map
 from datasets.tfrecord_export import TFRecordExporter
+from utils.parallel import ordered_map
 
-SHAPE_KINDS = ('circle', 'square', 'triangle')
+SHAPE_KINDS = ("circle", "square", "triangle")
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
+
 
 def _circle_distance(x, y, radius):
     return np.hypot(x, y) - radius
@@ -40,14 +42,15 @@ def _triangle_distance(x, y, radius, angle):
     return distance
 
 
-def draw_shapes_image(rng,              # np.random.Generator for this image.
-                      resolution,       # Output size (power of two).
-                      num_channels,     # 1 (grayscale) or 3 (RGB).
-                      kind=None,        # Draw only this SHAPE_KINDS index, None = random kinds.
-                      ):
+def draw_shapes_image(
+    rng,  # np.random.Generator for this image.
+    resolution,  # Output size (power of two).
+    num_channels,  # 1 (grayscale) or 3 (RGB).
+    kind=None,  # Draw only this SHAPE_KINDS index, None = random kinds.
+):
     """Draw one image as uint8 [num_channels, resolution, resolution]."""
     pixel = 1.0 / resolution
-    coords = ((np.arange(resolution, dtype=np.float32) + 0.5) * pixel)
+    coords = (np.arange(resolution, dtype=np.float32) + 0.5) * pixel
     y, x = coords[:, np.newaxis], coords[np.newaxis, :]
 
     # Background: plain, or a linear gradient between two colours at a random angle.
@@ -71,7 +74,7 @@ def draw_shapes_image(rng,              # np.random.Generator for this image.
         # Only the shape's bounding box (plus an anti-aliasing margin) is touched.
         lo = np.clip(np.floor((np.array([cy, cx]) - radius) * resolution) - 1, 0, resolution).astype(int)
         hi = np.clip(np.ceil((np.array([cy, cx]) + radius) * resolution) + 1, 0, resolution).astype(int)
-        dy, dx = y[lo[0]:hi[0]] - cy, x[:, lo[1]:hi[1]] - cx
+        dy, dx = y[lo[0] : hi[0]] - cy, x[:, lo[1] : hi[1]] - cx
         if shape_kind == 0:
             distance = _circle_distance(dx, dy, radius)
         elif shape_kind == 1:
@@ -79,17 +82,18 @@ def draw_shapes_image(rng,              # np.random.Generator for this image.
         else:
             distance = _triangle_distance(dx, dy, radius, angle)
         coverage = np.clip(0.5 - distance / pixel, 0.0, 1.0).astype(np.float32)
-        region = img[:, lo[0]:hi[0], lo[1]:hi[1]]
+        region = img[:, lo[0] : hi[0], lo[1] : hi[1]]
         region += (color[:, np.newaxis, np.newaxis] - region) * coverage
     return np.rint(img * 255.0).clip(0, 255).astype(np.uint8)
 
 
-def shapes_image(random_seed,   # Dataset seed.
-                 index,         # Image index.
-                 resolution,    # Output size.
-                 num_channels,  # 1 or 3.
-                 labels=False,  # Draw a single kind per image and return its class too.
-                 ):
+def shapes_image(
+    random_seed,  # Dataset seed.
+    index,  # Image index.
+    resolution,  # Output size.
+    num_channels,  # 1 or 3.
+    labels=False,  # Draw a single kind per image and return its class too.
+):
     """Image `index` of the dataset (and its class index when `labels`)."""
     rng = np.random.default_rng([random_seed, index])
     if not labels:
@@ -97,25 +101,28 @@ def shapes_image(random_seed,   # Dataset seed.
     kind = int(rng.integers(len(SHAPE_KINDS)))
     return draw_shapes_image(rng, resolution, num_channels, kind), kind
 
-#----------------------------------------------------------------------------
 
-def create_shapes(tfrecord_dir,         # New dataset folder.
-                  resolution=32,        # Output resolution (power of two >= 4).
-                  num_images=10000,     # Number of images.
-                  num_channels=3,       # 3 = RGB, 1 = grayscale.
-                  random_seed=123,      # Dataset seed; same seed => identical files.
-                  labels=0,             # 1 = one kind of shape per image, stored as a one-hot label [N, 3].
-                  num_threads=None,     # Drawing threads, None = one per core.
-                  overwrite=False,      # Replace an existing output folder.
-                  ):
+# ----------------------------------------------------------------------------
+
+
+def create_shapes(
+    tfrecord_dir,  # New dataset folder.
+    resolution=32,  # Output resolution (power of two >= 4).
+    num_images=10000,  # Number of images.
+    num_channels=3,  # 3 = RGB, 1 = grayscale.
+    random_seed=123,  # Dataset seed; same seed => identical files.
+    labels=0,  # 1 = one kind of shape per image, stored as a one-hot label [N, 3].
+    num_threads=None,  # Drawing threads, None = one per core.
+    overwrite=False,  # Replace an existing output folder.
+):
     """Write the procedural shapes dataset (deterministic, no download)."""
     if resolution < 4 or resolution & (resolution - 1):
-        raise DatasetError('--resolution must be a power of two >= 4, got %d' % resolution)
+        raise DatasetError("--resolution must be a power of two >= 4, got %d" % resolution)
     if num_channels not in (1, 3):
-        raise DatasetError('--num_channels must be 1 or 3, got %d' % num_channels)
+        raise DatasetError("--num_channels must be 1 or 3, got %d" % num_channels)
     if num_images < 1:
-        raise DatasetError('--num_images must be at least 1, got %d' % num_images)
-    print('Drawing %d %dx%d shape images' % (num_images, resolution, resolution))
+        raise DatasetError("--num_images must be at least 1, got %d" % num_images)
+    print("Drawing %d %dx%d shape images" % (num_images, resolution, resolution))
     kinds = []
 
     def draw(index):
@@ -132,4 +139,5 @@ def create_shapes(tfrecord_dir,         # New dataset folder.
             onehot[np.arange(num_images), kinds] = 1.0
             tfr.add_labels(onehot)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Unlike the official exporter, this one never half-writes a dataset: everything g
 hidden temporary folder next to the destination that is renamed into place by a
 successful `close()`; an exception inside the `with` block, or `abort()`, deletes it.
 """
+
 import os
 import shutil
 
@@ -21,7 +22,7 @@ from datasets.tfrecord_format import example_prefix
 from utils import files
 from utils.progress import Progress
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 SHUFFLE_SEED = 123  # The official tool always shuffles with RandomState(123).
 
@@ -33,18 +34,19 @@ def shuffled_order(num_images):
     return order
 
 
-def tfrecord_file_name(tfrecord_dir,    # Dataset folder.
-                       resolution_log2, # log2 of the resolution stored in the file.
-                       ):
+def tfrecord_file_name(
+    tfrecord_dir,  # Dataset folder.
+    resolution_log2,  # log2 of the resolution stored in the file.
+):
     """Path of the file holding resolution 2**resolution_log2, named as the official tool does."""
     tfrecord_dir = os.path.normpath(tfrecord_dir)
-    return os.path.join(tfrecord_dir, '%s-r%02d.tfrecords' % (os.path.basename(tfrecord_dir), resolution_log2))
+    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (os.path.basename(tfrecord_dir), resolution_log2))
 
 
 def label_file_name(tfrecord_dir):
     """Path of the label file, named as the official tool does."""
     tfrecord_dir = os.path.normpath(tfrecord_dir)
-    return os.path.join(tfrecord_dir, '%s-rxx.labels' % os.path.basename(tfrecord_dir))
+    return os.path.join(tfrecord_dir, "%s-rxx.labels" % os.path.basename(tfrecord_dir))
 
 
 def image_pyramid(img):
@@ -62,7 +64,7 @@ def image_pyramid(img):
         for lod in range(1, resolution_log2 - 1):
             c, h, w = sums.shape
             sums = sums.reshape(c, h // 2, 2, w // 2, 2).sum(axis=(2, 4), dtype=np.int32)
-            yield np.rint(sums * (0.25 ** lod)).astype(np.uint8)
+            yield np.rint(sums * (0.25**lod)).astype(np.uint8)
         return
     for lod in range(resolution_log2 - 1):
         if lod:
@@ -71,21 +73,24 @@ def image_pyramid(img):
         yield np.rint(img).clip(0, 255).astype(np.uint8)
 
 
-def check_image_shape(shape,            # Shape of the image, [C, H, W].
-                      what='image',     # How to name the image in the message.
-                      ):
+def check_image_shape(
+    shape,  # Shape of the image, [C, H, W].
+    what="image",  # How to name the image in the message.
+):
     """Raise DatasetError unless `shape` is one the official format can store."""
     if len(shape) != 3:
-        raise DatasetError('%s must be a [channels, height, width] array, got shape %s' % (what, tuple(shape)))
+        raise DatasetError("%s must be a [channels, height, width] array, got shape %s" % (what, tuple(shape)))
     channels, height, width = shape
     if channels not in (1, 3):
-        raise DatasetError('%s has %d channels; only 1 (grayscale) or 3 (RGB) are supported' % (what, channels))
+        raise DatasetError("%s has %d channels; only 1 (grayscale) or 3 (RGB) are supported" % (what, channels))
     if height != width:
-        raise DatasetError('%s is %dx%d; images must be square (width == height)' % (what, width, height))
+        raise DatasetError("%s is %dx%d; images must be square (width == height)" % (what, width, height))
     if height < 4 or height & (height - 1):
-        raise DatasetError('%s is %dx%d; the resolution must be a power of two, at least 4' % (what, width, height))
+        raise DatasetError("%s is %dx%d; the resolution must be a power of two, at least 4" % (what, width, height))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 class TFRecordExporter:
     """Writes images (and optional labels) as an official multi-resolution TFRecord dataset.
@@ -103,13 +108,14 @@ class TFRecordExporter:
     only once the new dataset is complete.
     """
 
-    def __init__(self,
-                 tfrecord_dir,              # Destination folder; its basename prefixes every file name.
-                 expected_images,           # Number of images that will be added (progress and shuffled order).
-                 print_progress=True,       # Print progress and a summary to stdout.
-                 progress_interval=10,      # Consider printing progress every this many images.
-                 overwrite=False,           # Replace an existing non-empty destination folder.
-                 ):
+    def __init__(
+        self,
+        tfrecord_dir,  # Destination folder; its basename prefixes every file name.
+        expected_images,  # Number of images that will be added (progress and shuffled order).
+        print_progress=True,  # Print progress and a summary to stdout.
+        progress_interval=10,  # Consider printing progress every this many images.
+        overwrite=False,  # Replace an existing non-empty destination folder.
+    ):
         self.tfrecord_dir = os.path.normpath(tfrecord_dir)
         self.tfr_prefix = os.path.join(self.tfrecord_dir, os.path.basename(self.tfrecord_dir))
         self.expected_images = int(expected_images)
@@ -117,13 +123,13 @@ class TFRecordExporter:
         self.shape = None
         self.resolution_log2 = None
         self.tfr_writers = []
-        self._prefixes = []      # Serialized record bytes before the pixels, per level.
+        self._prefixes = []  # Serialized record bytes before the pixels, per level.
         self.print_progress = print_progress
         self.progress_interval = max(int(progress_interval), 1)
         self.overwrite = overwrite
         self._tmp_dir = None
         self._created_parents = []
-        self._progress = None    # utils.progress.Progress, made when the first image arrives.
+        self._progress = None  # utils.progress.Progress, made when the first image arrives.
         self._closed = False
 
         self._check_destination()
@@ -137,7 +143,7 @@ class TFRecordExporter:
         if self.print_progress:
             print('Creating dataset "%s"' % tfrecord_dir)
 
-    #------------------------------------------------------------------------
+    # ------------------------------------------------------------------------
 
     def _check_destination(self):
         path = self.tfrecord_dir
@@ -145,8 +151,9 @@ class TFRecordExporter:
             if not os.path.isdir(path):
                 raise DatasetError('output path "%s" exists and is not a folder; choose another path' % path)
             if os.listdir(path) and not self.overwrite:
-                raise DatasetError('output folder "%s" already exists and is not empty; '
-                                   'choose another path or pass --overwrite' % path)
+                raise DatasetError(
+                    'output folder "%s" already exists and is not empty; choose another path or pass --overwrite' % path
+                )
 
     def _make_parents(self, parent):
         missing = []
@@ -179,10 +186,10 @@ class TFRecordExporter:
 
     def _report_progress(self, force=False):
         if self._progress is None:
-            self._progress = Progress(self.expected_images, unit='images')
+            self._progress = Progress(self.expected_images, unit="images")
         self._progress.update(self.cur_images, force=force)
 
-    #------------------------------------------------------------------------
+    # ------------------------------------------------------------------------
 
     def choose_shuffled_order(self):
         """The official order, `RandomState(123).shuffle(arange(expected_images))`.
@@ -191,21 +198,24 @@ class TFRecordExporter:
         """
         return shuffled_order(self.expected_images)
 
-    def add_image(self,
-                  img,                      # [C, H, W] image, uint8 (or numbers rounded to uint8).
-                  ):
+    def add_image(
+        self,
+        img,  # [C, H, W] image, uint8 (or numbers rounded to uint8).
+    ):
         """Append one image to every resolution file."""
         if self._closed:
-            raise RuntimeError('TFRecordExporter.add_image() called after close() or abort()')
+            raise RuntimeError("TFRecordExporter.add_image() called after close() or abort()")
         img = np.asarray(img)
-        if img.dtype.kind not in 'uif':
-            raise DatasetError('images must hold numbers (uint8 preferred), got dtype %s' % img.dtype)
+        if img.dtype.kind not in "uif":
+            raise DatasetError("images must hold numbers (uint8 preferred), got dtype %s" % img.dtype)
         if self.shape is None:
-            check_image_shape(img.shape, what='the first image')
+            check_image_shape(img.shape, what="the first image")
             self._open_writers(img.shape)
         elif img.shape != self.shape:
-            raise DatasetError('image %d has shape %s but the first image had %s; all images must have the same '
-                               'size and channel count' % (self.cur_images, img.shape, self.shape))
+            raise DatasetError(
+                "image %d has shape %s but the first image had %s; all images must have the same "
+                "size and channel count" % (self.cur_images, img.shape, self.shape)
+            )
         if self.print_progress and self.cur_images % self.progress_interval == 0:
             self._report_progress()
         for level, writer, prefix in zip(image_pyramid(img), self.tfr_writers, self._prefixes):
@@ -214,22 +224,26 @@ class TFRecordExporter:
 
     def _open_writers(self, shape):
         import tensorflow as tf  # Imported on first use so that argument errors stay fast.
+
         self.shape = tuple(int(s) for s in shape)
         self.resolution_log2 = int(np.log2(self.shape[1]))
         for lod in range(self.resolution_log2 - 1):
-            path = self._tmp_prefix() + '-r%02d.tfrecords' % (self.resolution_log2 - lod)
+            path = self._tmp_prefix() + "-r%02d.tfrecords" % (self.resolution_log2 - lod)
             self.tfr_writers.append(tf.io.TFRecordWriter(path))
             self._prefixes.append(example_prefix((self.shape[0], self.shape[1] >> lod, self.shape[2] >> lod)))
 
-    def add_labels(self,
-                   labels,                  # [num_images, label_size] labels in the order the images were added.
-                   ):
+    def add_labels(
+        self,
+        labels,  # [num_images, label_size] labels in the order the images were added.
+    ):
         """Store the label matrix as float32 `<name>-rxx.labels`."""
         labels = np.asarray(labels)
         if labels.ndim != 2 or labels.shape[0] != self.cur_images:
-            raise DatasetError('labels must be a [num_images, label_size] array with one row per added image '
-                               '(%d), got shape %s' % (self.cur_images, labels.shape))
-        with open(self._tmp_prefix() + '-rxx.labels', 'wb') as file:
+            raise DatasetError(
+                "labels must be a [num_images, label_size] array with one row per added image "
+                "(%d), got shape %s" % (self.cur_images, labels.shape)
+            )
+        with open(self._tmp_prefix() + "-rxx.labels", "wb") as file:
             np.save(file, labels.astype(np.float32))
 
     def close(self):
@@ -249,7 +263,7 @@ class TFRecordExporter:
         self._closed = True
         if self.print_progress:
             self._finish_progress()
-            print('Added %d images.' % self.cur_images)
+            print("Added %d images." % self.cur_images)
 
     def _move_into_place(self):
         self._check_destination()
@@ -284,5 +298,5 @@ class TFRecordExporter:
             self.abort()
         return False
 
-#----------------------------------------------------------------------------
 
+# ----------------------------------------------------------------------------

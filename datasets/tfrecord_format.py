@@ -10,6 +10,7 @@ written by the official tool (or ours) has the same length and the same bytes ar
 pixels. `RecordLayout` captures that, which lets the training reader index records
 directly instead of streaming and parsing them one at a time.
 """
+
 import os
 import struct
 
@@ -18,17 +19,18 @@ import numpy as np
 from datasets.errors import DatasetError
 
 FRAME_HEADER_BYTES = 12  # uint64 length + masked CRC32C of the length.
-FRAME_FOOTER_BYTES = 4   # masked CRC32C of the payload.
+FRAME_FOOTER_BYTES = 4  # masked CRC32C of the payload.
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Minimal protobuf wire-format walking for tf.train.Example.
+
 
 def _read_varint(buf, pos):
     result = 0
     shift = 0
     while True:
         if pos >= len(buf) or shift > 63:
-            raise ValueError('truncated varint')
+            raise ValueError("truncated varint")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -49,7 +51,7 @@ def _fields(buf, start, end):
         elif wire_type == 2:
             length, pos = _read_varint(buf, pos)
             if pos + length > end:
-                raise ValueError('truncated field')
+                raise ValueError("truncated field")
             yield field, wire_type, pos, pos + length
             pos += length
         elif wire_type == 1:
@@ -59,9 +61,9 @@ def _fields(buf, start, end):
             pos += 4
             yield field, wire_type, None, None
         else:
-            raise ValueError('unsupported wire type %d' % wire_type)
+            raise ValueError("unsupported wire type %d" % wire_type)
     if pos != end:
-        raise ValueError('truncated message')
+        raise ValueError("truncated message")
 
 
 def _example_features(payload):
@@ -76,7 +78,7 @@ def _example_features(payload):
             key, value = None, None
             for kv_field, kv_type, kv_start, kv_end in _fields(payload, entry_start, entry_end):
                 if kv_field == 1 and kv_type == 2:
-                    key = bytes(payload[kv_start:kv_end]).decode('utf-8')
+                    key = bytes(payload[kv_start:kv_end]).decode("utf-8")
                 elif kv_field == 2 and kv_type == 2:
                     value = (kv_start, kv_end)
             if key is not None:
@@ -92,10 +94,10 @@ def locate_image(payload):
         `payload`. Raises ValueError if the record is not an official image record.
     """
     features = _example_features(payload)
-    if 'shape' not in features or 'data' not in features:
+    if "shape" not in features or "data" not in features:
         raise ValueError('record lacks the "shape" and "data" features')
     shape = []
-    start, end = features['shape']
+    start, end = features["shape"]
     for field, wire_type, value_start, value_end in _fields(payload, start, end):
         if field != 3 or wire_type != 2:
             raise ValueError('"shape" is not an int64 list')
@@ -110,7 +112,7 @@ def locate_image(payload):
                     dim, pos = _read_varint(payload, pos)
                     shape.append(dim)
     data_pos = None
-    start, end = features['data']
+    start, end = features["data"]
     for field, wire_type, value_start, value_end in _fields(payload, start, end):
         if field != 1 or wire_type != 2:
             raise ValueError('"data" is not a bytes list')
@@ -120,13 +122,17 @@ def locate_image(payload):
     if len(shape) != 3 or data_pos is None:
         raise ValueError('"shape" must hold 3 numbers and "data" one byte string')
     if data_pos[1] - data_pos[0] != int(np.prod(shape)):
-        raise ValueError('"data" holds %d bytes but shape %s needs %d' % (data_pos[1] - data_pos[0], shape, int(np.prod(shape))))
+        raise ValueError(
+            '"data" holds %d bytes but shape %s needs %d' % (data_pos[1] - data_pos[0], shape, int(np.prod(shape)))
+        )
     return tuple(shape), data_pos[0]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Writing: the exact bytes tf.train.Example.SerializeToString() gives for an image record
 # (features "shape" then "data", as in the official files), without per-record protobuf
 # objects.
+
 
 def _varint(value):
     out = bytearray()
@@ -146,16 +152,16 @@ def _length_delimited(field, payload_length):
 
 def example_prefix(shape):
     """Serialized record bytes that precede the raw pixel data of an image of this [C, H, W] shape."""
-    dims = b''.join(_varint(int(d)) for d in shape)
+    dims = b"".join(_varint(int(d)) for d in shape)
     int64_list = _length_delimited(1, len(dims)) + dims
     shape_feature = _length_delimited(3, len(int64_list)) + int64_list
-    shape_entry = _length_delimited(1, 5) + b'shape' + _length_delimited(2, len(shape_feature)) + shape_feature
+    shape_entry = _length_delimited(1, 5) + b"shape" + _length_delimited(2, len(shape_feature)) + shape_feature
     num_bytes = int(np.prod(shape))
     bytes_list_head = _length_delimited(1, num_bytes)
     bytes_list_length = len(bytes_list_head) + num_bytes
     data_feature_head = _length_delimited(1, bytes_list_length)
     data_feature_length = len(data_feature_head) + bytes_list_length
-    data_entry_head = _length_delimited(1, 4) + b'data' + _length_delimited(2, data_feature_length)
+    data_entry_head = _length_delimited(1, 4) + b"data" + _length_delimited(2, data_feature_length)
     data_entry_length = len(data_entry_head) + data_feature_length
     features = _length_delimited(1, len(shape_entry)) + shape_entry + _length_delimited(1, data_entry_length)
     features_length = len(features) + data_entry_length
@@ -166,19 +172,21 @@ def encode_image(img):
     """Serialize a uint8 [C, H, W] image as an official record payload."""
     return example_prefix(img.shape) + img.tobytes()
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Frames.
+
 
 def iterate_payloads(path):
     """Yield the payload of every record of a .tfrecords file, in order (no CRC check)."""
-    with open(path, 'rb') as file:
+    with open(path, "rb") as file:
         while True:
             header = file.read(FRAME_HEADER_BYTES)
             if not header:
                 return
             if len(header) != FRAME_HEADER_BYTES:
                 raise DatasetError('"%s" is truncated; recreate the dataset' % path)
-            length = struct.unpack('<Q', header[:8])[0]
+            length = struct.unpack("<Q", header[:8])[0]
             payload = file.read(length)
             footer = file.read(FRAME_FOOTER_BYTES)
             if len(payload) != length or len(footer) != FRAME_FOOTER_BYTES:
@@ -198,9 +206,13 @@ def read_images(path):
         try:
             yield parse_image(payload)
         except ValueError as err:
-            raise DatasetError('"%s" holds a record that is not an image (%s); recreate the dataset' % (path, err)) from None
+            raise DatasetError(
+                '"%s" holds a record that is not an image (%s); recreate the dataset' % (path, err)
+            ) from None
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 class RecordLayout:
     """Shape of a .tfrecords file's images and, when all frames are alike, their position.
@@ -219,11 +231,11 @@ class RecordLayout:
         self.path = path
         try:
             file_size = os.path.getsize(path)
-            with open(path, 'rb') as file:
+            with open(path, "rb") as file:
                 header = file.read(FRAME_HEADER_BYTES)
                 if len(header) != FRAME_HEADER_BYTES:
                     raise DatasetError('"%s" is empty or truncated; recreate the dataset' % path)
-                length = struct.unpack('<Q', header[:8])[0]
+                length = struct.unpack("<Q", header[:8])[0]
                 if length > file_size:
                     raise DatasetError('"%s" is not an uncompressed TFRecord file; recreate the dataset' % path)
                 payload = file.read(length)
@@ -243,7 +255,7 @@ class RecordLayout:
         self.data_start = FRAME_HEADER_BYTES + data_start
         self.data_bytes = int(np.prod(self.shape))
         self.head = np.frombuffer(header + payload[:data_start], np.uint8)
-        self.tail = np.frombuffer(payload[data_start + self.data_bytes:], np.uint8)
+        self.tail = np.frombuffer(payload[data_start + self.data_bytes :], np.uint8)
         if last_header == header:
             self.frame_bytes = frame_bytes
             self.num_records = file_size // frame_bytes
@@ -256,16 +268,17 @@ def _count_frames(path, file_size):
     """Walk the frame headers of a file whose frames differ in length; DatasetError if it is truncated."""
     count = 0
     pos = 0
-    with open(path, 'rb') as file:
+    with open(path, "rb") as file:
         while pos < file_size:
             file.seek(pos)
             header = file.read(FRAME_HEADER_BYTES)
             if len(header) != FRAME_HEADER_BYTES:
                 break
-            pos += FRAME_HEADER_BYTES + struct.unpack('<Q', header[:8])[0] + FRAME_FOOTER_BYTES
+            pos += FRAME_HEADER_BYTES + struct.unpack("<Q", header[:8])[0] + FRAME_FOOTER_BYTES
             count += 1
     if pos != file_size:
         raise DatasetError('"%s" is truncated or corrupt; recreate the dataset' % path)
     return count
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

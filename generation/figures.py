@@ -9,12 +9,14 @@ from generation import generator
 from utils import cli
 from utils.images import to_pil
 
-STYLE_RANGES = {"coarse": (0, 4), "middle": (4, 8), "fine": (8, None)}     # generate_figures.py:150.
-NOISE_DETAIL_CROP = (650, 180, 906, 436)                                   # generate_figures.py:89, at 1024.
+STYLE_RANGES = {"coarse": (0, 4), "middle": (4, 8), "fine": (8, None)}  # generate_figures.py:150.
+NOISE_DETAIL_CROP = (650, 180, 906, 436)  # generate_figures.py:89, at 1024.
 
 
-def resolve_style_range(spec,       # 'coarse' | 'middle' | 'fine' | 'A-B' | 'A'.
-                        num_layers):    # Number of style inputs of the network.
+def resolve_style_range(
+    spec,  # 'coarse' | 'middle' | 'fine' | 'A-B' | 'A'.
+    num_layers,  # Number of style inputs of the network.
+):
     """Layer indices a spec names (official: coarse 0-3, middle 4-7, fine 8 and up)."""
     if spec in STYLE_RANGES:
         start, stop = STYLE_RANGES[spec]
@@ -23,24 +25,28 @@ def resolve_style_range(spec,       # 'coarse' | 'middle' | 'fine' | 'A-B' | 'A'
         bounds = [int(v) for v in spec.split("-")]
         start, stop = bounds[0], bounds[-1] + 1
     if not 0 <= start < stop <= num_layers:
-        raise cli.UsageError(f"--styles {spec!r} selects no layer or layers beyond the network's {num_layers} "
-                         f"(valid indices 0-{num_layers - 1})")
+        raise cli.UsageError(
+            f"--styles {spec!r} selects no layer or layers beyond the network's {num_layers} "
+            f"(valid indices 0-{num_layers - 1})"
+        )
     return list(range(start, stop))
 
 
-def _rgb(image):                    # [H, W, C] uint8.
+def _rgb(image):  # [H, W, C] uint8.
     """The image as an RGB PIL image (grayscale converted), for pasting into a figure."""
     pil = to_pil(image)
     return pil.convert("RGB") if pil.mode == "L" else pil
 
 
-def style_mixing(Gs,                # StyleGAN generator.
-                 info,              # generator_info(Gs).
-                 row_seeds,         # Destination seeds (left column).
-                 col_seeds,         # Source seeds (top row).
-                 ranges,            # Per row: the layer indices taken from the source.
-                 labels_src,        # [len(col_seeds), label_size].
-                 labels_dst):       # [len(row_seeds), label_size].
+def style_mixing(
+    Gs,  # StyleGAN generator.
+    info,  # generator_info(Gs).
+    row_seeds,  # Destination seeds (left column).
+    col_seeds,  # Source seeds (top row).
+    ranges,  # Per row: the layer indices taken from the source.
+    labels_src,  # [len(col_seeds), label_size].
+    labels_dst,  # [len(row_seeds), label_size].
+):
     """draw_style_mixing_figure: row seeds' w with the style layers replaced by column seeds' w."""
     src_dlatents = generator.mapping(Gs, info, generator.stacked_latents(col_seeds, info["latent_size"]), labels_src)
     dst_dlatents = generator.mapping(Gs, info, generator.stacked_latents(row_seeds, info["latent_size"]), labels_dst)
@@ -50,8 +56,10 @@ def style_mixing(Gs,                # StyleGAN generator.
     for col, image in enumerate(src_images):
         canvas.paste(_rgb(image), ((col + 1) * w, 0))
     for row, image in enumerate(dst_images):
-        print(f"Row {row + 1} / {len(row_seeds)}: seed {row_seeds[row]}, layers {ranges[row][0]}-{ranges[row][-1]}",
-              flush=True)
+        print(
+            f"Row {row + 1} / {len(row_seeds)}: seed {row_seeds[row]}, layers {ranges[row][0]}-{ranges[row][-1]}",
+            flush=True,
+        )
         canvas.paste(_rgb(image), (0, (row + 1) * h))
         row_dlatents = np.stack([dst_dlatents[row]] * len(col_seeds))
         row_dlatents[:, ranges[row]] = src_dlatents[:, ranges[row]]
@@ -60,11 +68,13 @@ def style_mixing(Gs,                # StyleGAN generator.
     return canvas
 
 
-def truncation(Gs,                  # StyleGAN generator.
-               info,                # generator_info(Gs).
-               seeds,               # One row per seed.
-               psis,                # One column per psi.
-               labels):             # [len(seeds), label_size].
+def truncation(
+    Gs,  # StyleGAN generator.
+    info,  # generator_info(Gs).
+    seeds,  # One row per seed.
+    psis,  # One column per psi.
+    labels,  # [len(seeds), label_size].
+):
     """draw_truncation_trick_figure: w pulled toward dlatent_avg by each psi, on all layers."""
     dlatents = generator.mapping(Gs, info, generator.stacked_latents(seeds, info["latent_size"]), labels)
     dlatent_avg = np.asarray(Gs.dlatent_avg, np.float32)
@@ -78,11 +88,13 @@ def truncation(Gs,                  # StyleGAN generator.
     return canvas
 
 
-def noise_detail(Gs,                # StyleGAN generator.
-                 info,              # generator_info(Gs).
-                 seeds,             # One row per seed.
-                 labels,            # [1, label_size].
-                 num_samples):      # Noise draws per seed.
+def noise_detail(
+    Gs,  # StyleGAN generator.
+    info,  # generator_info(Gs).
+    seeds,  # One row per seed.
+    labels,  # [1, label_size].
+    num_samples,  # Noise draws per seed.
+):
     """draw_noise_detail_figure: one image, four crops of other noise draws, and the per-pixel
     std of num_samples draws."""
     w = h = info["resolution"]
@@ -92,8 +104,10 @@ def noise_detail(Gs,                # StyleGAN generator.
         print(f"Row {row + 1} / {len(seeds)}: seed {seed}, {num_samples} noise samples", flush=True)
         generator.set_noise_seed(Gs, seed)
         latents = np.repeat(generator.seed_latents(seed, info["latent_size"]), num_samples, axis=0)
-        images = generator.to_uint8(generator.synthesize(Gs, info, latents, np.repeat(labels, num_samples, axis=0),
-                                                         psi=1, noise_mode="random"), info)
+        images = generator.to_uint8(
+            generator.synthesize(Gs, info, latents, np.repeat(labels, num_samples, axis=0), psi=1, noise_mode="random"),
+            info,
+        )
         canvas.paste(_rgb(images[0]), (0, row * h))
         for i in range(min(4, num_samples - 1)):
             crop = _rgb(images[i + 1]).crop((x0, y0, x1, y1)).resize((w // 2, h // 2), PIL.Image.NEAREST)
@@ -104,11 +118,13 @@ def noise_detail(Gs,                # StyleGAN generator.
     return canvas
 
 
-def noise_components(Gs,            # StyleGAN generator.
-                     info,          # generator_info(Gs).
-                     seeds,         # One column per seed.
-                     labels,        # [1, label_size].
-                     flips):        # Indices of seeds shown mirrored.
+def noise_components(
+    Gs,  # StyleGAN generator.
+    info,  # generator_info(Gs).
+    seeds,  # One column per seed.
+    labels,  # [1, label_size].
+    flips,  # Indices of seeds shown mirrored.
+):
     """draw_noise_components_figure: quadrants per seed with noise in all layers / none /
     fine (8+) / coarse (0-7), the stored maps scaled by 1 or 0."""
     n = info["num_layers"]
@@ -122,8 +138,9 @@ def noise_components(Gs,            # StyleGAN generator.
         for noise_range in noise_ranges:
             for i, (var, value) in enumerate(zip(noise_vars, saved)):
                 var.assign(value * (1 if i in noise_range else 0))
-            images = generator.to_uint8(generator.synthesize(Gs, info, latents, labels, psi=1, noise_mode="const"),
-                                        info)
+            images = generator.to_uint8(
+                generator.synthesize(Gs, info, latents, labels, psi=1, noise_mode="const"), info
+            )
             images[flips] = images[flips, :, ::-1]
             all_images.append(list(images))
     finally:

@@ -60,19 +60,21 @@ from utils import files
 from utils.progress import format_time
 
 # Metric name -> (module, API constructor takes the Inception graph).
-METRICS = collections.OrderedDict([
-    ("swd", ("metrics.sliced_wasserstein", False)),
-    ("msssim", ("metrics.ms_ssim", False)),
-    ("fid", ("metrics.frechet_inception_distance", True)),
-    ("is", ("metrics.inception_score", True)),
-])
-DEFAULT_SEED = 1000         # Official train.py seeds numpy with config.random_seed = 1000.
-WARMUP_IMAGES = 2           # Images in the warm-up minibatch (even, for MS-SSIM).
-IS_SPLITS = 10              # Official Inception-score splits.
+METRICS = collections.OrderedDict(
+    [
+        ("swd", ("metrics.sliced_wasserstein", False)),
+        ("msssim", ("metrics.ms_ssim", False)),
+        ("fid", ("metrics.frechet_inception_distance", True)),
+        ("is", ("metrics.inception_score", True)),
+    ]
+)
+DEFAULT_SEED = 1000  # Official train.py seeds numpy with config.random_seed = 1000.
+WARMUP_IMAGES = 2  # Images in the warm-up minibatch (even, for MS-SSIM).
+IS_SPLITS = 10  # Official Inception-score splits.
 CACHE_DIR_NAME = "_metric_cache"
 SNAPSHOT_PATTERN = re.compile(r"network-snapshot-(\d+)\.pkl$")
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Errors and small helpers.
 
 
@@ -81,7 +83,7 @@ class EvaluationError(ValueError):
 
 
 def parse_metrics(
-    metrics,                # 'swd,fid' or a sequence of names.
+    metrics,  # 'swd,fid' or a sequence of names.
 ):
     """Validated list of metric names, in the given order, without duplicates."""
     names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
@@ -95,15 +97,15 @@ def parse_metrics(
 
 
 def default_minibatch_size(
-    resolution,             # Image resolution.
+    resolution,  # Image resolution.
 ):
     """Official minibatch for evaluation: clip(8192 // resolution, 4, 256)."""
     return int(np.clip(8192 // int(resolution), 4, 256))
 
 
 def default_log_name(
-    metrics,                # Metric names.
-    num_images,             # Images per pass.
+    metrics,  # Metric names.
+    num_images,  # Images per pass.
 ):
     """'metric-<names>-<count>.txt' as the official configs name them (16384 -> '16k', 10000 -> '10k')."""
     count = int(num_images)
@@ -111,24 +113,24 @@ def default_log_name(
     return "metric-%s-%s.txt" % ("-".join(parse_metrics(metrics)), label)
 
 
-def latent_random_state(seed):      # Evaluation seed.
+def latent_random_state(seed):  # Evaluation seed.
     """The RandomState the latents of every snapshot are drawn from (one randn per minibatch)."""
     return np.random.RandomState(seed)
 
 
-def metric_random_state(seed):      # Evaluation seed.
+def metric_random_state(seed):  # Evaluation seed.
     """The RandomState of the metrics' own draws (SWD neighbourhoods and directions)."""
     return np.random.RandomState([seed, 1])
 
 
-def mirror_random_state(seed):      # Evaluation seed.
+def mirror_random_state(seed):  # Evaluation seed.
     """The RandomState of the mirror-augment coin flips of the reals."""
     return np.random.RandomState([seed, 2])
 
 
 def apply_mirror_augment(
-    images,                 # uint8 [N, H, W, C] minibatch.
-    random_state,           # RandomState of the coin flips.
+    images,  # uint8 [N, H, W, C] minibatch.
+    random_state,  # RandomState of the coin flips.
 ):
     """Official `misc.apply_mirror_augment`: each image flipped left-right with probability 1/2."""
     mask = random_state.rand(images.shape[0]) < 0.5
@@ -143,28 +145,30 @@ def _rgb(images):
 
 
 def _append_lines(
-    path,                   # Text file to extend.
-    lines,                  # Lines to add (without newlines).
+    path,  # Text file to extend.
+    lines,  # Lines to add (without newlines).
 ):
     """Append complete lines via a temporary file and a rename, so the file is never half-written."""
     try:
         old = ""
         if os.path.exists(path):
-            with open(path, "rt") as file:
+            with open(path) as file:
                 old = file.read()
         with files.atomic_path(path) as tmp:
-            with open(tmp, "wt") as file:
+            with open(tmp, "w") as file:
                 file.write(old + "".join(line + "\n" for line in lines))
     except OSError as error:
-        raise EvaluationError(f"cannot write the metric log {path} ({error.strerror or error}); "
-                              f"pass a writable log file") from None
+        raise EvaluationError(
+            f"cannot write the metric log {path} ({error.strerror or error}); pass a writable log file"
+        ) from None
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Runs, snapshots and datasets.
 
 
 def snapshot_kimg(
-    path,                   # Path of a network pickle.
+    path,  # Path of a network pickle.
 ):
     """The kimg in a 'network-snapshot-<kimg>.pkl' name, or None for other names."""
     match = SNAPSHOT_PATTERN.search(os.path.basename(str(path)))
@@ -172,7 +176,7 @@ def snapshot_kimg(
 
 
 def snapshot_title(
-    path,                   # Path of a network pickle.
+    path,  # Path of a network pickle.
 ):
     """Row title of a pickle: the kimg of a snapshot (official), else the file name without .pkl."""
     kimg = snapshot_kimg(path)
@@ -180,47 +184,53 @@ def snapshot_title(
 
 
 def list_snapshots(
-    run_dir,                # Training run directory.
+    run_dir,  # Training run directory.
 ):
     """Every network-snapshot-*.pkl of the run (network-final.pkl excluded), newest first."""
     if not os.path.isdir(run_dir):
         raise EvaluationError(f"run directory {run_dir} does not exist; pass a run directory or a snapshot .pkl")
     names = [name for name in os.listdir(run_dir) if SNAPSHOT_PATTERN.fullmatch(name)]
     if not names:
-        raise EvaluationError(f"{run_dir} holds no network-snapshot-*.pkl; pass a run directory with "
-                              f"snapshots or a .pkl file")
+        raise EvaluationError(
+            f"{run_dir} holds no network-snapshot-*.pkl; pass a run directory with snapshots or a .pkl file"
+        )
     names.sort(key=lambda name: (snapshot_kimg(name), name), reverse=True)
     return [os.path.join(run_dir, name) for name in names]
 
 
 def run_dataset_args(
-    run_dir,                # Run directory (may lack training_options.json if `dataset` is given).
-    dataset=None,           # Dataset folder overriding the run's (required without training options).
-    mirror_augment=None,    # None = as the run was trained (False without training options).
+    run_dir,  # Run directory (may lack training_options.json if `dataset` is given).
+    dataset=None,  # Dataset folder overriding the run's (required without training options).
+    mirror_augment=None,  # None = as the run was trained (False without training options).
 ):
     """(TFRecordDataset kwargs, mirror_augment) for evaluating the run's snapshots."""
     options_path = os.path.join(run_dir, "training_options.json")
     options = None
     if os.path.isfile(options_path):
         try:
-            with open(options_path, "rt") as file:
+            with open(options_path) as file:
                 options = json.load(file)
             dataset_args = dict(options["dataset_args"])
             if "tfrecord_dir" not in dataset_args:
                 raise KeyError("tfrecord_dir")
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise EvaluationError(f"{options_path} is unreadable or lacks dataset_args ({type(error).__name__}); "
-                                  f"pass --dataset DIR") from None
+            raise EvaluationError(
+                f"{options_path} is unreadable or lacks dataset_args ({type(error).__name__}); pass --dataset DIR"
+            ) from None
     if options is None:
         if dataset is None:
-            raise EvaluationError(f"{run_dir} has no training_options.json, so its dataset is unknown; "
-                                  f"pass the dataset folder with --dataset DIR")
+            raise EvaluationError(
+                f"{run_dir} has no training_options.json, so its dataset is unknown; "
+                f"pass the dataset folder with --dataset DIR"
+            )
         dataset_args = dict(max_label_size="full")  # Any labels the network may need.
     if dataset is not None:
         dataset_args["tfrecord_dir"] = dataset
     elif not os.path.isdir(dataset_args["tfrecord_dir"]):
-        raise EvaluationError(f"dataset folder {dataset_args['tfrecord_dir']} named in {options_path} does not exist; "
-                              f"pass its new location with --dataset DIR")
+        raise EvaluationError(
+            f"dataset folder {dataset_args['tfrecord_dir']} named in {options_path} does not exist; "
+            f"pass its new location with --dataset DIR"
+        )
     if mirror_augment is None:
         mirror_augment = bool(options and dict(options.get("train", {})).get("mirror_augment", False))
     dataset_args.pop("class_name", None)
@@ -228,7 +238,7 @@ def run_dataset_args(
 
 
 def load_generator(
-    pkl_path,               # Snapshot or official (G, D, Gs) pickle.
+    pkl_path,  # Snapshot or official (G, D, Gs) pickle.
 ):
     """Gs of a network pickle (G and D are not built), by the loader generate.py and export share."""
     if not os.path.isfile(pkl_path):
@@ -240,17 +250,18 @@ def load_generator(
 
 
 def generate_uint8(
-    generate,               # Callable (latents, labels) -> float [N, H, W, C] in [-1, 1].
-    latents,                # [N, latent_size] float32.
-    labels,                 # [N, label_size] float32.
-    family,                 # 'progan' or 'stylegan': which official uint8 conversion.
+    generate,  # Callable (latents, labels) -> float [N, H, W, C] in [-1, 1].
+    latents,  # [N, latent_size] float32.
+    labels,  # [N, label_size] float32.
+    family,  # 'progan' or 'stylegan': which official uint8 conversion.
 ):
     """Gs images as official uint8 NHWC, grayscale tiled to RGB."""
     images = generate(latents, labels)
     images = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
     return _rgb(generators.official_uint8(images, family))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Evaluation.
 
 
@@ -290,18 +301,18 @@ class Evaluator:
 
     def __init__(
         self,
-        dataset_args,               # TFRecordDataset kwargs (tfrecord_dir, max_label_size, resolution...).
-        metrics,                    # Metric names: 'swd', 'msssim', 'fid', 'is' (list or comma string).
-        num_images,                 # Images per pass.
-        mirror_augment=False,       # Mirror reals at random (as the run was trained).
-        minibatch_size=None,        # None = clip(8192 // resolution, 4, 256).
-        inception_graph=None,       # Inception graph for fid/is; None = $INCEPTION_GRAPH.
-        seed=DEFAULT_SEED,          # Seed of every random stream (see the module docstring).
-        cache_dir=None,             # Folder caching the reals' FID statistics; None = no cache.
-        log=print,                  # Callable receiving table and progress lines.
-        log_file=None,              # Text file the table is appended to; None = none.
-        progress_sec=30.0,          # Print a progress line at most this often within a pass.
-        title_width=10,             # Width of the Snapshot column (official 10; more for long file names).
+        dataset_args,  # TFRecordDataset kwargs (tfrecord_dir, max_label_size, resolution...).
+        metrics,  # Metric names: 'swd', 'msssim', 'fid', 'is' (list or comma string).
+        num_images,  # Images per pass.
+        mirror_augment=False,  # Mirror reals at random (as the run was trained).
+        minibatch_size=None,  # None = clip(8192 // resolution, 4, 256).
+        inception_graph=None,  # Inception graph for fid/is; None = $INCEPTION_GRAPH.
+        seed=DEFAULT_SEED,  # Seed of every random stream (see the module docstring).
+        cache_dir=None,  # Folder caching the reals' FID statistics; None = no cache.
+        log=print,  # Callable receiving table and progress lines.
+        log_file=None,  # Text file the table is appended to; None = none.
+        progress_sec=30.0,  # Print a progress line at most this often within a pass.
+        title_width=10,  # Width of the Snapshot column (official 10; more for long file names).
     ):
         self.metric_names = parse_metrics(metrics)
         self.num_images = int(num_images)
@@ -317,12 +328,14 @@ class Evaluator:
         self.inception_graph = None
         if any(METRICS[name][1] for name in self.metric_names):
             from metrics import inception  # Lazy: it imports TensorFlow (see the module docstring).
+
             try:
                 self.inception_graph = inception.resolve_graph_path(inception_graph)
             except inception.InceptionGraphError as error:
                 raise EvaluationError(str(error)) from None
 
         from datasets.tfrecord_reader import TFRecordDataset  # Lazy: it imports TensorFlow (see the module docstring).
+
         dataset_args = dict(dataset_args)
         for key in ("shuffle_mb", "repeat", "seed"):
             dataset_args.pop(key, None)
@@ -338,8 +351,8 @@ class Evaluator:
         for name in self.metric_names:
             self.apis[name] = self._create_api(name)
         self._warmup()
-        self.reals_state = None             # metric_rng state after the 'Reals' pass.
-        self.labels = None                  # Labels of the 'Reals' pass.
+        self.reals_state = None  # metric_rng state after the 'Reals' pass.
+        self.labels = None  # Labels of the 'Reals' pass.
         self._stream = _RealStream(self.dataset, min(self.minibatch_size, self.num_images))
         self._header_written = False
         self.rows = collections.OrderedDict()
@@ -349,21 +362,30 @@ class Evaluator:
         if mb < 1:
             raise EvaluationError(f"minibatch_size must be at least 1, got {mb}")
         if "swd" in names and self.resolution < 16:
-            raise EvaluationError(f"SWD needs images of at least 16x16; the dataset is {self.resolution}x{self.resolution}")
+            raise EvaluationError(
+                f"SWD needs images of at least 16x16; the dataset is {self.resolution}x{self.resolution}"
+            )
         if "msssim" in names and (n % 2 or mb % 2):
-            raise EvaluationError(f"MS-SSIM pairs consecutive images: num_images ({n}) and minibatch_size ({mb}) "
-                                  f"must be even")
+            raise EvaluationError(
+                f"MS-SSIM pairs consecutive images: num_images ({n}) and minibatch_size ({mb}) must be even"
+            )
         if "is" in names and n < IS_SPLITS:
-            raise EvaluationError(f"the Inception score splits the images in {IS_SPLITS}: num_images must be "
-                                  f"at least {IS_SPLITS}, got {n}")
+            raise EvaluationError(
+                f"the Inception score splits the images in {IS_SPLITS}: num_images must be "
+                f"at least {IS_SPLITS}, got {n}"
+            )
         if "fid" in names and n < 2:
             raise EvaluationError(f"FID needs a covariance: num_images must be at least 2, got {n}")
 
     def _create_api(self, name):
         module_name, takes_graph = METRICS[name]
         module = importlib.import_module(module_name)
-        kwargs = dict(num_images=self.num_images, image_shape=[self.resolution, self.resolution, 3],
-                      image_dtype=np.uint8, minibatch_size=self.minibatch_size)
+        kwargs = dict(
+            num_images=self.num_images,
+            image_shape=[self.resolution, self.resolution, 3],
+            image_dtype=np.uint8,
+            minibatch_size=self.minibatch_size,
+        )
         if takes_graph:
             kwargs["graph_path"] = self.inception_graph
         if name == "swd":
@@ -378,13 +400,15 @@ class Evaluator:
         # minibatch exercises every code path (and imports the Inception graph) before the
         # long passes, without touching the random streams or the reference statistics.
         state = self.metric_rng.get_state()
-        noise = np.random.RandomState(0).randint(0, 256, [WARMUP_IMAGES, self.resolution, self.resolution, 3], dtype=np.uint8)
+        noise = np.random.RandomState(0).randint(
+            0, 256, [WARMUP_IMAGES, self.resolution, self.resolution, 3], dtype=np.uint8
+        )
         for api in self.apis.values():
             api.begin("warmup")
             api.feed("warmup", noise)
         self.metric_rng.set_state(state)
 
-    #------------------------------------------------------------------------
+    # ------------------------------------------------------------------------
     # Table.
 
     def header_lines(self):
@@ -417,10 +441,14 @@ class Evaluator:
             return
         self._header_written = True
         ds = self.dataset
-        preamble = ["", f"Evaluating {', '.join(self.metric_names)} on {self.num_images} images per pass "
-                        f"(dataset {self.dataset_args['tfrecord_dir']}, shape {list(ds.shape)}, label size "
-                        f"{ds.label_size}, mirror_augment {self.mirror_augment}, minibatch {self.minibatch_size}, "
-                        f"seed {self.seed})", ""]
+        preamble = [
+            "",
+            f"Evaluating {', '.join(self.metric_names)} on {self.num_images} images per pass "
+            f"(dataset {self.dataset_args['tfrecord_dir']}, shape {list(ds.shape)}, label size "
+            f"{ds.label_size}, mirror_augment {self.mirror_augment}, minibatch {self.minibatch_size}, "
+            f"seed {self.seed})",
+            "",
+        ]
         self._emit(preamble + self.header_lines())
 
     def _record(self, title, seconds, values):
@@ -431,7 +459,7 @@ class Evaluator:
         self.rows[str(title)] = results
         return results
 
-    #------------------------------------------------------------------------
+    # ------------------------------------------------------------------------
     # Passes.
 
     def _run_pass(self, title, mode, source, next_minibatch, skip=()):
@@ -463,16 +491,20 @@ class Evaluator:
             values.append(None if name in skip else api.end(mode))
             timers[name] += time.time() - tic
         seconds = time.time() - start
-        self.log(f"  {title}: {self.num_images} images in {format_time(seconds)} ("
-                 + ", ".join(f"{name} {format_time(sec)}" for name, sec in timers.items()) + ")")
+        self.log(
+            f"  {title}: {self.num_images} images in {format_time(seconds)} ("
+            + ", ".join(f"{name} {format_time(sec)}" for name, sec in timers.items())
+            + ")"
+        )
         return values, seconds
 
     def _next_reals(self, labels):
         def next_minibatch(begin, count):
-            images, labels[begin:begin + count] = self._stream.take(count)
+            images, labels[begin : begin + count] = self._stream.take(count)
             if self.mirror_augment:
                 images = apply_mirror_augment(images, self.mirror_rng)
             return _rgb(images)
+
         return next_minibatch
 
     def _fid_cache_path(self):
@@ -492,7 +524,7 @@ class Evaluator:
 
     def run_reals(
         self,
-        real_passes=1,              # 1 = 'Reals' row; 2 = also 'Reals2' (next reals scored as fakes).
+        real_passes=1,  # 1 = 'Reals' row; 2 = also 'Reals2' (next reals scored as fakes).
     ):
         """Score the reals: sets the reference of every metric and records the labels for the fakes.
 
@@ -503,17 +535,21 @@ class Evaluator:
         if self.reals_state is not None:
             raise EvaluationError("the reals were already evaluated; create a new Evaluator")
         from metrics import frechet_inception_distance as fid_lib  # Lazy: it imports TensorFlow.
+
         self._ensure_header()
         if self.num_images > self.dataset.num_images * (1 if real_passes == 1 else 0.5):
-            self.log(f"  note: {real_passes * self.num_images} reals asked for, the dataset has "
-                     f"{self.dataset.num_images}; the stream wraps around")
+            self.log(
+                f"  note: {real_passes * self.num_images} reals asked for, the dataset has "
+                f"{self.dataset.num_images}; the stream wraps around"
+            )
         rows = collections.OrderedDict()
         for title, mode in [("Reals", "reals"), ("Reals2", "fakes")][:real_passes]:
             labels = np.zeros([self.num_images, self.dataset.label_size], np.float32)
             cache_path = self._fid_cache_path() if mode == "reals" else None
             cached = fid_lib.load_statistics(cache_path) if cache_path and os.path.isfile(cache_path) else None
-            values, seconds = self._run_pass(title, mode, "reals", self._next_reals(labels),
-                                             skip=("fid",) if cached is not None else ())
+            values, seconds = self._run_pass(
+                title, mode, "reals", self._next_reals(labels), skip=("fid",) if cached is not None else ()
+            )
             if "fid" in self.apis and mode == "reals":
                 api = self.apis["fid"]
                 if cached is not None:
@@ -530,8 +566,8 @@ class Evaluator:
 
     def evaluate(
         self,
-        network,                    # Network pickle path (ours or official), or a Gs network in memory.
-        title=None,                 # Row title; None = the snapshot's kimg, or the file name ('Gs' for a network).
+        network,  # Network pickle path (ours or official), or a Gs network in memory.
+        title=None,  # Row title; None = the snapshot's kimg, or the file name ('Gs' for a network).
     ):
         """Score one generator against the reals (running `run_reals()` first if needed).
 
@@ -549,7 +585,7 @@ class Evaluator:
 
         def next_minibatch(begin, count):
             latents = latent_rng.randn(count, latent_size).astype(np.float32)
-            return generate_uint8(generate, latents, self.labels[begin:begin + count], family)
+            return generate_uint8(generate, latents, self.labels[begin : begin + count], family)
 
         self.metric_rng.set_state(self.reals_state)
         values, seconds = self._run_pass(title, "fakes", "Gs", next_minibatch)
@@ -557,13 +593,18 @@ class Evaluator:
 
     def _generator_fn(self, Gs, what):
         import tensorflow as tf  # Lazy: this module stays light, so evaluate_metrics.py checks its arguments first.
+
         info = generators.generator_info(Gs)
         if info["resolution"] != self.resolution:
-            raise EvaluationError(f"{what} generates {info['resolution']}x{info['resolution']} images but the "
-                                  f"dataset is {self.resolution}x{self.resolution}; pass the matching --dataset")
+            raise EvaluationError(
+                f"{what} generates {info['resolution']}x{info['resolution']} images but the "
+                f"dataset is {self.resolution}x{self.resolution}; pass the matching --dataset"
+            )
         if info["label_size"] not in (0, self.dataset.label_size):
-            raise EvaluationError(f"{what} needs {info['label_size']} label columns but the dataset gives "
-                                  f"{self.dataset.label_size}; pass the run's labelled --dataset")
+            raise EvaluationError(
+                f"{what} needs {info['label_size']} label columns but the dataset gives "
+                f"{self.dataset.label_size}; pass the run's labelled --dataset"
+            )
         kwargs = dict(validation=True, randomize_noise=True) if info["family"] == "stylegan" else {}
         label_size, batch = info["label_size"], min(self.minibatch_size, self.num_images)
         fn = tf.function(lambda z, c: Gs(z, c, **kwargs))
@@ -574,9 +615,11 @@ class Evaluator:
             latents = np.concatenate([latents, np.zeros([batch - count, latents.shape[1]], np.float32)])
             labels = np.concatenate([labels[:, :label_size], np.zeros([batch - count, label_size], np.float32)])
             return fn(tf.constant(latents), tf.constant(labels)).numpy()[:count]
+
         return generate, info["family"], info["latent_size"]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # One-call entry points.
 
 
@@ -591,18 +634,18 @@ def _default_cache_dir(run_dir):
 
 
 def evaluate_run(
-    run_dir_or_pkl,             # Run directory (every snapshot) or one network .pkl.
-    metrics=("swd",),           # Metric names ('swd', 'msssim', 'fid', 'is') or 'swd,fid'.
-    num_images=16384,           # Images per pass (official: swd 16384, fid 10000/50000, is 50000, msssim 20000).
-    real_passes=1,              # 2 adds the 'Reals2' row (official swd-16k).
-    minibatch_size=None,        # None = clip(8192 // resolution, 4, 256).
-    log_file=None,              # Table file, relative to the run dir; None = metric-<names>-<count>.txt.
-    dataset=None,               # Dataset folder overriding the run's (needed for pkls outside a run).
-    mirror_augment=None,        # None = as the run was trained.
-    inception_graph=None,       # Inception graph for fid/is; None = $INCEPTION_GRAPH.
-    seed=DEFAULT_SEED,          # Seed of every random stream.
-    cache_dir="auto",           # FID statistics cache; 'auto' = <results>/_metric_cache, None = off.
-    log=print,                  # Callable receiving table and progress lines.
+    run_dir_or_pkl,  # Run directory (every snapshot) or one network .pkl.
+    metrics=("swd",),  # Metric names ('swd', 'msssim', 'fid', 'is') or 'swd,fid'.
+    num_images=16384,  # Images per pass (official: swd 16384, fid 10000/50000, is 50000, msssim 20000).
+    real_passes=1,  # 2 adds the 'Reals2' row (official swd-16k).
+    minibatch_size=None,  # None = clip(8192 // resolution, 4, 256).
+    log_file=None,  # Table file, relative to the run dir; None = metric-<names>-<count>.txt.
+    dataset=None,  # Dataset folder overriding the run's (needed for pkls outside a run).
+    mirror_augment=None,  # None = as the run was trained.
+    inception_graph=None,  # Inception graph for fid/is; None = $INCEPTION_GRAPH.
+    seed=DEFAULT_SEED,  # Seed of every random stream.
+    cache_dir="auto",  # FID statistics cache; 'auto' = <results>/_metric_cache, None = off.
+    log=print,  # Callable receiving table and progress lines.
 ):
     """Official `evaluate_metrics`: Reals row(s), then every snapshot newest first (or the one pkl).
 
@@ -621,11 +664,19 @@ def evaluate_run(
     dataset_args, mirror = run_dataset_args(run_dir, dataset, mirror_augment)
     log_path = _resolve_log_file(run_dir, log_file, metrics, num_images)
     log(f"Logging output to {log_path}")
-    evaluator = Evaluator(dataset_args, metrics, num_images, mirror_augment=mirror, minibatch_size=minibatch_size,
-                          inception_graph=inception_graph, seed=seed,
-                          cache_dir=_default_cache_dir(run_dir) if cache_dir == "auto" else cache_dir,
-                          log=log, log_file=log_path,
-                          title_width=max(len(snapshot_title(pkl)) + 1 for pkl in pkls))
+    evaluator = Evaluator(
+        dataset_args,
+        metrics,
+        num_images,
+        mirror_augment=mirror,
+        minibatch_size=minibatch_size,
+        inception_graph=inception_graph,
+        seed=seed,
+        cache_dir=_default_cache_dir(run_dir) if cache_dir == "auto" else cache_dir,
+        log=log,
+        log_file=log_path,
+        title_width=max(len(snapshot_title(pkl)) + 1 for pkl in pkls),
+    )
     evaluator.run_reals(real_passes)
     for pkl in pkls:
         evaluator.evaluate(pkl)
@@ -633,18 +684,18 @@ def evaluate_run(
 
 
 def evaluate_snapshot(
-    pkl_path,                   # Network pickle to score.
-    metrics,                    # Metric names ('swd', 'msssim', 'fid', 'is') or 'swd,fid'.
-    num_images,                 # Images per pass.
-    dataset_args=None,          # TFRecordDataset kwargs; None = from the pkl's run directory.
-    minibatch_size=None,        # None = clip(8192 // resolution, 4, 256).
-    real_passes=1,              # 2 also scores a second set of reals (logged only).
-    inception_graph=None,       # Inception graph for fid/is; None = $INCEPTION_GRAPH.
-    seed=DEFAULT_SEED,          # Seed of every random stream.
-    log=print,                  # Callable receiving table and progress lines.
-    mirror_augment=None,        # None = as the run was trained (False with explicit dataset_args).
-    log_file=None,              # Table file to append to; None = none.
-    cache_dir=None,             # FID statistics cache folder; None = off.
+    pkl_path,  # Network pickle to score.
+    metrics,  # Metric names ('swd', 'msssim', 'fid', 'is') or 'swd,fid'.
+    num_images,  # Images per pass.
+    dataset_args=None,  # TFRecordDataset kwargs; None = from the pkl's run directory.
+    minibatch_size=None,  # None = clip(8192 // resolution, 4, 256).
+    real_passes=1,  # 2 also scores a second set of reals (logged only).
+    inception_graph=None,  # Inception graph for fid/is; None = $INCEPTION_GRAPH.
+    seed=DEFAULT_SEED,  # Seed of every random stream.
+    log=print,  # Callable receiving table and progress lines.
+    mirror_augment=None,  # None = as the run was trained (False with explicit dataset_args).
+    log_file=None,  # Table file to append to; None = none.
+    cache_dir=None,  # FID statistics cache folder; None = off.
 ):
     """Score one snapshot: the real pass(es), then Gs; returns {metric column: value} of the snapshot.
 
@@ -661,10 +712,21 @@ def evaluate_snapshot(
         dataset_args, mirror = run_dataset_args(os.path.dirname(os.path.abspath(pkl_path)), None, mirror_augment)
     else:
         mirror = bool(mirror_augment)
-    evaluator = Evaluator(dataset_args, metrics, num_images, mirror_augment=mirror, minibatch_size=minibatch_size,
-                          inception_graph=inception_graph, seed=seed, cache_dir=cache_dir, log=log,
-                          log_file=log_file, title_width=len(snapshot_title(pkl_path)) + 1)
+    evaluator = Evaluator(
+        dataset_args,
+        metrics,
+        num_images,
+        mirror_augment=mirror,
+        minibatch_size=minibatch_size,
+        inception_graph=inception_graph,
+        seed=seed,
+        cache_dir=cache_dir,
+        log=log,
+        log_file=log_file,
+        title_width=len(snapshot_title(pkl_path)) + 1,
+    )
     evaluator.run_reals(real_passes)
     return evaluator.evaluate(pkl_path)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from metrics import inception
 from metrics.metric_base import minibatches
 from utils import files
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 
 def _sqrtm(matrix):
@@ -39,16 +39,18 @@ def _sqrtm(matrix):
 
 
 def frechet_distance(
-    mu1,                    # [D] mean of the first set.
-    sigma1,                 # [D, D] covariance of the first set.
-    mu2,                    # [D] mean of the second set.
-    sigma2,                 # [D, D] covariance of the second set.
+    mu1,  # [D] mean of the first set.
+    sigma1,  # [D, D] covariance of the first set.
+    mu2,  # [D] mean of the second set.
+    sigma2,  # [D, D] covariance of the second set.
 ):
     """Official `calculate_frechet_distance` (TTUR with sqrtm(disp=False) and the real part)."""
     mu1, mu2 = np.asarray(mu1), np.asarray(mu2)
     sigma1, sigma2 = np.asarray(sigma1), np.asarray(sigma2)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
-        raise ValueError(f"mismatched statistics: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}")
+        raise ValueError(
+            f"mismatched statistics: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}"
+        )
     m = np.square(mu1 - mu2).sum()
     s = _sqrtm(np.dot(sigma1, sigma2))
     dist = m + np.trace(sigma1 + sigma2 - 2 * s)
@@ -56,7 +58,7 @@ def frechet_distance(
 
 
 def statistics_from_features(
-    features,               # [N, D] activations.
+    features,  # [N, D] activations.
 ):
     """(mu, sigma) as official: mean over images and np.cov(rowvar=False) (ddof 1)."""
     features = np.asarray(features, np.float64)
@@ -64,9 +66,9 @@ def statistics_from_features(
 
 
 def compute_features(
-    images,                 # uint8 [N, H, W, C] array, or an iterable of such minibatches.
-    graph_path=None,        # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
-    minibatch_size=50,      # Images per graph call when an array is given.
+    images,  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
+    graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+    minibatch_size=50,  # Images per graph call when an array is given.
 ):
     """[N, 2048] pool_3 features (float64, as the official code stores them)."""
     net = inception.load_inception(graph_path)
@@ -77,21 +79,22 @@ def compute_features(
 
 
 def compute_statistics(
-    images,                 # uint8 [N, H, W, C] array, or an iterable of such minibatches.
-    graph_path=None,        # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
-    minibatch_size=50,      # Images per graph call when an array is given.
+    images,  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
+    graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+    minibatch_size=50,  # Images per graph call when an array is given.
 ):
     """(mu [2048], sigma [2048, 2048]) of the pool_3 features of `images`."""
     return statistics_from_features(compute_features(images, graph_path, minibatch_size))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Cache of real-image statistics.
 
 
 def statistics_cache_path(
-    dataset_path,           # Dataset the reals come from (any string identifying it).
-    num_images,             # Number of real images the statistics cover.
-    cache_dir,              # Directory of the cache files.
+    dataset_path,  # Dataset the reals come from (any string identifying it).
+    num_images,  # Number of real images the statistics cover.
+    cache_dir,  # Directory of the cache files.
 ):
     """Cache file for (dataset, num_images): '<cache_dir>/fid-<name>-<num>-<md5>.npz'."""
     key = f"{os.path.abspath(str(dataset_path))}|{int(num_images)}"
@@ -101,32 +104,34 @@ def statistics_cache_path(
 
 
 def load_statistics(
-    path,                   # .npz file with arrays 'mu' and 'sigma'.
+    path,  # .npz file with arrays 'mu' and 'sigma'.
 ):
     """(mu, sigma) from a statistics file, with a one-line error when it is not one."""
     try:
         with np.load(path) as data:
             return data["mu"], data["sigma"]
     except (OSError, ValueError, KeyError, EOFError) as error:
-        raise ValueError(f"{path!r} is not a FID statistics .npz with 'mu' and 'sigma' ({type(error).__name__}): delete it to recompute") from None
+        raise ValueError(
+            f"{path!r} is not a FID statistics .npz with 'mu' and 'sigma' ({type(error).__name__}): delete it to recompute"
+        ) from None
 
 
 def save_statistics(
-    path,                   # Destination .npz.
-    mu,                     # [D] mean.
-    sigma,                  # [D, D] covariance.
+    path,  # Destination .npz.
+    mu,  # [D] mean.
+    sigma,  # [D, D] covariance.
 ):
     """Write (mu, sigma) atomically: to a temporary name, then rename."""
-    with files.atomic_path(path, suffix=".npz") as tmp:   # np.savez appends .npz to other names.
+    with files.atomic_path(path, suffix=".npz") as tmp:  # np.savez appends .npz to other names.
         np.savez(tmp, mu=mu, sigma=sigma)
 
 
 def cached_real_statistics(
-    dataset_path,           # Dataset the reals come from (cache key).
-    num_images,             # Number of real images (cache key).
-    reals_fn,               # Callable returning uint8 NHWC minibatches of exactly num_images reals.
-    cache_dir,              # Directory of the cache files.
-    graph_path=None,        # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+    dataset_path,  # Dataset the reals come from (cache key).
+    num_images,  # Number of real images (cache key).
+    reals_fn,  # Callable returning uint8 NHWC minibatches of exactly num_images reals.
+    cache_dir,  # Directory of the cache files.
+    graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
 ):
     """(mu, sigma) of the reals, computed once per (dataset, num_images) and cached."""
     path = statistics_cache_path(dataset_path, num_images, cache_dir)
@@ -139,7 +144,8 @@ def cached_real_statistics(
     save_statistics(path, mu, sigma)
     return mu, sigma
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 def _is_statistics(value):
@@ -151,10 +157,10 @@ def _is_statistics(value):
 
 
 def compute_fid(
-    reals_or_stats,         # Real uint8 NHWC images (array/iterable), a (mu, sigma) pair, or a .npz path.
-    fakes,                  # Generated uint8 NHWC images (array/iterable).
-    graph_path=None,        # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
-    minibatch_size=50,      # Images per graph call when arrays are given.
+    reals_or_stats,  # Real uint8 NHWC images (array/iterable), a (mu, sigma) pair, or a .npz path.
+    fakes,  # Generated uint8 NHWC images (array/iterable).
+    graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+    minibatch_size=50,  # Images per graph call when arrays are given.
 ):
     """FID between the reals (or their statistics) and the fakes."""
     if isinstance(reals_or_stats, (str, os.PathLike)):
@@ -172,11 +178,11 @@ class API:
 
     def __init__(
         self,
-        num_images=None,            # Images per pass (official API argument; informational).
-        image_shape=None,           # [H, W, C] (official API argument; unused).
-        image_dtype=np.uint8,       # Image dtype (official API argument; unused).
-        minibatch_size=None,        # Images per feed (official API argument; unused).
-        graph_path=None,            # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+        num_images=None,  # Images per pass (official API argument; informational).
+        image_shape=None,  # [H, W, C] (official API argument; unused).
+        image_dtype=np.uint8,  # Image dtype (official API argument; unused).
+        minibatch_size=None,  # Images per feed (official API argument; unused).
+        graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
     ):
         self.net = inception.load_inception(graph_path)
         self.activations = []
@@ -210,4 +216,5 @@ class API:
             raise ValueError("the 'fakes' pass needs a 'reals' (or 'warmup') pass first")
         return [frechet_distance(mu, sigma, self.mu_real, self.sigma_real)]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -21,14 +21,14 @@ import tensorflow as tf
 
 INCEPTION_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
 GRAPH_FILENAME = "classify_image_graph_def.pb"
-INPUT_TENSOR = "ExpandDims:0"           # Feed point: [N, H, W, 3] float32 in [0, 255].
-FEATURE_TENSOR = "pool_3:0"             # [N, 1, 1, 2048] average-pooled features.
+INPUT_TENSOR = "ExpandDims:0"  # Feed point: [N, H, W, 3] float32 in [0, 255].
+FEATURE_TENSOR = "pool_3:0"  # [N, 1, 1, 2048] average-pooled features.
 LOGITS_MATMUL_OP = "softmax/logits/MatMul"  # Its second input is the 2048x1008 weight matrix.
 ENV_VAR = "INCEPTION_GRAPH"
 
 _loaded = {}  # Absolute path -> InceptionGraph, so FID and IS share one import.
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 
 class InceptionGraphError(RuntimeError):
@@ -36,23 +36,25 @@ class InceptionGraphError(RuntimeError):
 
 
 def resolve_graph_path(
-    graph_path=None,        # Path to classify_image_graph_def.pb or inception-2015-12-05.tgz; None = $INCEPTION_GRAPH.
+    graph_path=None,  # Path to classify_image_graph_def.pb or inception-2015-12-05.tgz; None = $INCEPTION_GRAPH.
 ):
     """The graph file to use, or a one-line InceptionGraphError saying where to get it."""
     path = graph_path or os.environ.get(ENV_VAR)
     if not path:
         raise InceptionGraphError(
             f"no Inception graph given: download {INCEPTION_URL} and pass its path "
-            f"(or that of {GRAPH_FILENAME} inside it) or set {ENV_VAR}")
+            f"(or that of {GRAPH_FILENAME} inside it) or set {ENV_VAR}"
+        )
     if not os.path.isfile(path):
         raise InceptionGraphError(
             f"Inception graph {path!r} not found: download {INCEPTION_URL} and pass its path "
-            f"(or that of {GRAPH_FILENAME} inside it) or set {ENV_VAR}")
+            f"(or that of {GRAPH_FILENAME} inside it) or set {ENV_VAR}"
+        )
     return os.path.abspath(path)
 
 
 def read_graph_def(
-    graph_path=None,        # Path to the .pb or the .tgz; None = $INCEPTION_GRAPH.
+    graph_path=None,  # Path to the .pb or the .tgz; None = $INCEPTION_GRAPH.
 ):
     """Parse the GraphDef from the .pb file or from the member of the same name in the .tgz."""
     path = resolve_graph_path(graph_path)
@@ -77,8 +79,11 @@ def read_graph_def(
     names = {node.name for node in graph_def.node}
     for needed in (INPUT_TENSOR.split(":")[0], FEATURE_TENSOR.split(":")[0], LOGITS_MATMUL_OP):
         if needed not in names:
-            raise InceptionGraphError(f"{path!r} has no node {needed!r}: it is not {GRAPH_FILENAME} from {INCEPTION_URL}")
+            raise InceptionGraphError(
+                f"{path!r} has no node {needed!r}: it is not {GRAPH_FILENAME} from {INCEPTION_URL}"
+            )
     return graph_def
+
 
 def _node(graph_def, name, op, inputs, dtype_enum):
     node = graph_def.node.add()
@@ -90,7 +95,7 @@ def _node(graph_def, name, op, inputs, dtype_enum):
 
 
 def replace_deprecated_ops(
-    graph_def,              # tf.compat.v1.GraphDef, modified copy returned.
+    graph_def,  # tf.compat.v1.GraphDef, modified copy returned.
 ):
     """Rewrite `BatchNormWithGlobalNormalization` (removed in GraphDef version 9) with current ops.
 
@@ -113,8 +118,9 @@ def replace_deprecated_ops(
         eps.name = name + "/_epsilon"
         eps.op = "Const"
         eps.attr["dtype"].type = dtype
-        eps.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(
-            np.asarray(node.attr["variance_epsilon"].f, tf.dtypes.as_dtype(dtype).as_numpy_dtype)))
+        eps.attr["value"].tensor.CopyFrom(
+            tf.make_tensor_proto(np.asarray(node.attr["variance_epsilon"].f, tf.dtypes.as_dtype(dtype).as_numpy_dtype))
+        )
         if node.device:
             eps.device = node.device
         _node(result, name + "/_add", "AddV2", [var, eps.name], dtype)
@@ -129,7 +135,8 @@ def replace_deprecated_ops(
         result.node[-1].input.extend([i for i in node.input[5:] if i.startswith("^")])
     return result
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 class InceptionGraph:
@@ -143,8 +150,8 @@ class InceptionGraph:
 
     def __init__(
         self,
-        graph_path=None,        # Path to the .pb or the .tgz; None = $INCEPTION_GRAPH.
-        minibatch_size=50,      # Images per graph call (memory only).
+        graph_path=None,  # Path to the .pb or the .tgz; None = $INCEPTION_GRAPH.
+        minibatch_size=50,  # Images per graph call (memory only).
     ):
         self.graph_path = resolve_graph_path(graph_path)
         self.minibatch_size = int(minibatch_size)
@@ -155,9 +162,10 @@ class InceptionGraph:
                 graph_def,
                 input_map={INPUT_TENSOR: images},
                 return_elements=[FEATURE_TENSOR, LOGITS_MATMUL_OP],
-                name="inception")
+                name="inception",
+            )
             features = tf.reshape(pool3, [-1, pool3.shape[-1]])  # Official squeeze, safe for N = 1.
-            logits = tf.matmul(features, matmul.inputs[1])        # No bias, as official.
+            logits = tf.matmul(features, matmul.inputs[1])  # No bias, as official.
             return features, logits, tf.nn.softmax(logits)
 
         spec = tf.TensorSpec([None, None, None, 3], tf.float32)
@@ -165,7 +173,9 @@ class InceptionGraph:
             self._function = tf.compat.v1.wrap_function(_import, [spec])
         except (ValueError, TypeError, tf.errors.OpError) as error:
             first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise InceptionGraphError(f"cannot import {self.graph_path!r} ({first_line}): re-download {INCEPTION_URL}") from None
+            raise InceptionGraphError(
+                f"cannot import {self.graph_path!r} ({first_line}): re-download {INCEPTION_URL}"
+            ) from None
 
     def _run(self, images, index):
         images = np.asarray(images)
@@ -195,7 +205,7 @@ class InceptionGraph:
 
 
 def load_inception(
-    graph_path=None,        # Path to the .pb or the .tgz; None = $INCEPTION_GRAPH.
+    graph_path=None,  # Path to the .pb or the .tgz; None = $INCEPTION_GRAPH.
 ):
     """The InceptionGraph for `graph_path`, imported once per process."""
     path = resolve_graph_path(graph_path)
@@ -203,4 +213,5 @@ def load_inception(
         _loaded[path] = InceptionGraph(path)
     return _loaded[path]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

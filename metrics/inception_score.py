@@ -11,12 +11,12 @@ import numpy as np
 from metrics import inception
 from metrics.metric_base import minibatches
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 
 def inception_score_from_probs(
-    preds,                  # [N, classes] float32 class probabilities.
-    splits=10,              # Number of splits.
+    preds,  # [N, classes] float32 class probabilities.
+    splits=10,  # Number of splits.
 ):
     """(mean, std) over splits of exp(E_x KL(p(y|x) || p(y))), with the official arithmetic."""
     preds = np.asarray(preds)
@@ -32,10 +32,10 @@ def inception_score_from_probs(
 
 
 def compute_is(
-    images,                 # uint8 [N, H, W, C] array, or an iterable of such minibatches.
-    graph_path=None,        # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
-    num_splits=10,          # Number of splits.
-    minibatch_size=100,     # Images per graph call when an array is given (official: 100).
+    images,  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
+    graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+    num_splits=10,  # Number of splits.
+    minibatch_size=100,  # Images per graph call when an array is given (official: 100).
 ):
     """Inception score of `images`: (IS_mean, IS_std)."""
     net = inception.load_inception(graph_path)
@@ -50,12 +50,12 @@ class API:
 
     def __init__(
         self,
-        num_images=None,            # Images per pass (official API argument; informational).
-        image_shape=None,           # [H, W, C] (official API argument; unused).
-        image_dtype=np.uint8,       # Image dtype (official API argument; unused).
-        minibatch_size=None,        # Images per feed (official API argument; unused).
-        graph_path=None,            # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
-        num_splits=10,              # Number of splits.
+        num_images=None,  # Images per pass (official API argument; informational).
+        image_shape=None,  # [H, W, C] (official API argument; unused).
+        image_dtype=np.uint8,  # Image dtype (official API argument; unused).
+        minibatch_size=None,  # Images per feed (official API argument; unused).
+        graph_path=None,  # Inception graph (.pb or .tgz); None = $INCEPTION_GRAPH.
+        num_splits=10,  # Number of splits.
     ):
         self.net = inception.load_inception(graph_path)
         self.num_splits = num_splits
@@ -87,4 +87,5 @@ class API:
         self.preds = []
         return list(inception_score_from_probs(preds, self.num_splits))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -24,12 +24,45 @@ from networks import official
 
 # The 40 CelebA attributes, in the order (and with the file names) of the official classifiers.
 CELEBAHQ_ATTRIBUTES = [
-    "male", "smiling", "attractive", "wavy-hair", "young", "5-o-clock-shadow", "arched-eyebrows",
-    "bags-under-eyes", "bald", "bangs", "big-lips", "big-nose", "black-hair", "blond-hair", "blurry",
-    "brown-hair", "bushy-eyebrows", "chubby", "double-chin", "eyeglasses", "goatee", "gray-hair",
-    "heavy-makeup", "high-cheekbones", "mouth-slightly-open", "mustache", "narrow-eyes", "no-beard",
-    "oval-face", "pale-skin", "pointy-nose", "receding-hairline", "rosy-cheeks", "sideburns",
-    "straight-hair", "wearing-earrings", "wearing-hat", "wearing-lipstick", "wearing-necklace",
+    "male",
+    "smiling",
+    "attractive",
+    "wavy-hair",
+    "young",
+    "5-o-clock-shadow",
+    "arched-eyebrows",
+    "bags-under-eyes",
+    "bald",
+    "bangs",
+    "big-lips",
+    "big-nose",
+    "black-hair",
+    "blond-hair",
+    "blurry",
+    "brown-hair",
+    "bushy-eyebrows",
+    "chubby",
+    "double-chin",
+    "eyeglasses",
+    "goatee",
+    "gray-hair",
+    "heavy-makeup",
+    "high-cheekbones",
+    "mouth-slightly-open",
+    "mustache",
+    "narrow-eyes",
+    "no-beard",
+    "oval-face",
+    "pale-skin",
+    "pointy-nose",
+    "receding-hairline",
+    "rosy-cheeks",
+    "sideburns",
+    "straight-hair",
+    "wearing-earrings",
+    "wearing-hat",
+    "wearing-lipstick",
+    "wearing-necklace",
     "wearing-necktie",
 ]
 CLASSIFIER_URL_DIR = "https://nvlabs-fi-cdn.nvidia.com/stylegan/networks/metrics/"
@@ -38,7 +71,7 @@ CLASSIFIERS_ENV_VAR = "CELEBAHQ_CLASSIFIERS"
 # Official preset (metric_base.py).
 LS_PRESET = dict(num_samples=200000, num_keep=100000, attrib_indices=range(40), minibatch_size=4)
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Information theory, with the official float32 normalisation and bit units.
 
 
@@ -80,15 +113,16 @@ def conditional_entropy(p):
     y = np.sum(p, axis=0, keepdims=True)
     return max(0.0, entropy(y) - mutual_information(p))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 def sample_attributes(
-    Gs,                     # Generator (see module docstring).
-    classifiers,            # {attrib_idx: classifier} (or a list, indexed from 0).
-    num_samples=200000,     # Samples (rounded up to whole minibatches, as official).
-    minibatch_size=4,       # Samples per minibatch.
-    seed=None,              # Seed or RandomState of the latents.
+    Gs,  # Generator (see module docstring).
+    classifiers,  # {attrib_idx: classifier} (or a list, indexed from 0).
+    num_samples=200000,  # Samples (rounded up to whole minibatches, as official).
+    minibatch_size=4,  # Samples per minibatch.
+    seed=None,  # Seed or RandomState of the latents.
 ):
     """Generate and classify: {'latents': [N, Z], 'dlatents': [N, W], attrib_idx: [N, 2] p}."""
     if not isinstance(classifiers, dict):
@@ -112,8 +146,9 @@ def sample_attributes(
 def _fit_predict(inputs, targets, svm_random_state):
     """LinearSVC with the defaults of the official era (dual, squared hinge, C=1, 1000 iterations)."""
     try:
-        svm = sklearn.svm.LinearSVC(penalty="l2", loss="squared_hinge", dual=True, tol=1e-4, C=1.0,
-                                    max_iter=1000, random_state=svm_random_state)
+        svm = sklearn.svm.LinearSVC(
+            penalty="l2", loss="squared_hinge", dual=True, tol=1e-4, C=1.0, max_iter=1000, random_state=svm_random_state
+        )
         svm.fit(inputs, targets)
         return svm.predict(inputs)
     except Exception:  # Official: e.g. a single class among the targets -> assume perfect prediction.
@@ -121,10 +156,10 @@ def _fit_predict(inputs, targets, svm_random_state):
 
 
 def separability_scores(
-    results,                # Output of sample_attributes.
-    num_samples,            # Samples considered (the first num_samples).
-    num_keep,               # Most confident samples kept per attribute.
-    attrib_indices=None,    # Attributes to use; None = all classified ones.
+    results,  # Output of sample_attributes.
+    num_samples,  # Samples considered (the first num_samples).
+    num_keep,  # Most confident samples kept per attribute.
+    attrib_indices=None,  # Attributes to use; None = all classified ones.
     svm_random_state=None,  # Random state of LinearSVC (official: None).
 ):
     """{'ls_z': ..., 'ls_w': ...} = 2 ** sum over attributes of H(label | SVM prediction)."""
@@ -146,19 +181,20 @@ def separability_scores(
 
 
 def compute_ls(
-    Gs,                     # Generator (see module docstring).
-    classifiers,            # {attrib_idx: classifier} or a list of classifiers.
-    num_samples=200000,     # Samples to generate.
-    num_keep=100000,        # Most confident samples kept per attribute.
-    minibatch_size=4,       # Samples per minibatch.
-    seed=None,              # Seed or RandomState of the latents.
+    Gs,  # Generator (see module docstring).
+    classifiers,  # {attrib_idx: classifier} or a list of classifiers.
+    num_samples=200000,  # Samples to generate.
+    num_keep=100000,  # Most confident samples kept per attribute.
+    minibatch_size=4,  # Samples per minibatch.
+    seed=None,  # Seed or RandomState of the latents.
     svm_random_state=None,  # Random state of LinearSVC (official: None).
 ):
     """Linear separability of `Gs`: {'ls_z': ..., 'ls_w': ...}."""
     results = sample_attributes(Gs, classifiers, num_samples, minibatch_size, seed)
     return separability_scores(results, num_samples, num_keep, None, svm_random_state)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 def classifier_filename(attrib_idx):
@@ -167,7 +203,7 @@ def classifier_filename(attrib_idx):
 
 
 def load_celebahq_classifiers(
-    directory=None,         # Folder holding the official pickles; None = $CELEBAHQ_CLASSIFIERS.
+    directory=None,  # Folder holding the official pickles; None = $CELEBAHQ_CLASSIFIERS.
     attrib_indices=range(40),  # Attributes to load.
 ):
     """{attrib_idx: classifier} from the official pickles, read safely (no code from the files runs).
@@ -179,12 +215,15 @@ def load_celebahq_classifiers(
     if not directory or not os.path.isdir(directory):
         raise FileNotFoundError(
             f"classifier folder {directory or '(none given)'} not found: download the 40 "
-            f"celebahq-classifier-XX-*.pkl from {CLASSIFIER_URL_DIR} into a folder and pass it or set {CLASSIFIERS_ENV_VAR}")
+            f"celebahq-classifier-XX-*.pkl from {CLASSIFIER_URL_DIR} into a folder and pass it or set {CLASSIFIERS_ENV_VAR}"
+        )
     classifiers = {}
     for attrib_idx in attrib_indices:
         path = os.path.join(directory, classifier_filename(attrib_idx))
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} not found: download it from {CLASSIFIER_URL_DIR}{classifier_filename(attrib_idx)}")
+            raise FileNotFoundError(
+                f"{path} not found: download it from {CLASSIFIER_URL_DIR}{classifier_filename(attrib_idx)}"
+            )
         net = official.network_from_state(official.read_pickle(path)[-1], path)
 
         def classify(images, net=net):
@@ -194,4 +233,5 @@ def load_celebahq_classifiers(
         classifiers[attrib_idx] = classify
     return classifiers
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

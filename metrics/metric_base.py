@@ -24,8 +24,8 @@ def num_workers():
 
 
 def minibatches(
-    images,                 # [N, ...] array, or an iterable of minibatches (passed through).
-    minibatch_size,         # Images per minibatch when an array is given.
+    images,  # [N, ...] array, or an iterable of minibatches (passed through).
+    minibatch_size,  # Images per minibatch when an array is given.
 ):
     """Yield minibatches of an array, or the items of an iterable of minibatches."""
     if isinstance(images, np.ndarray):
@@ -41,7 +41,7 @@ def to_numpy(x):
 
 
 def downsample_to_256(
-    images,                 # [N, H, W, C] images.
+    images,  # [N, H, W, C] images.
 ):
     """Official box downsampling to 256: mean over factor x factor blocks, factor = H // 256,
     when the images are larger than 256 (PPL and LS feed 256x256 networks)."""

@@ -19,12 +19,12 @@ from metrics.metric_base import thread_pool
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003 (do not sum to 1).
 _PAIR_CHUNK_VALUES = 256 * 256 * 3  # Pixel values per image in one threaded job (cache-sized).
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 
 def _FSpecialGauss(
-    size,                   # Window size in pixels.
-    sigma,                  # Standard deviation in pixels.
+    size,  # Window size in pixels.
+    sigma,  # Standard deviation in pixels.
 ):
     """Normalised 2-D Gaussian window like MATLAB's fspecial('gaussian')."""
     radius = size // 2
@@ -34,7 +34,7 @@ def _FSpecialGauss(
         offset = 0.5
         stop -= 1
     x, y = np.mgrid[offset + start : stop, offset + start : stop]
-    g = np.exp(-((x ** 2 + y ** 2) / (2.0 * sigma ** 2)))
+    g = np.exp(-((x**2 + y**2) / (2.0 * sigma**2)))
     return g / g.sum()
 
 
@@ -46,13 +46,13 @@ def _check_pair(img1, img2):
 
 
 def _SSIMForMultiScale(
-    img1,                   # [N, H, W, C] first images.
-    img2,                   # [N, H, W, C] second images.
-    max_val=255,            # Dynamic range of the images.
-    filter_size=11,         # Gaussian window size (reduced for small images).
-    filter_sigma=1.5,       # Gaussian sigma (reduced in proportion).
-    k1=0.01,                # Stability constant of the luminance term.
-    k2=0.03,                # Stability constant of the contrast-structure term.
+    img1,  # [N, H, W, C] first images.
+    img2,  # [N, H, W, C] second images.
+    max_val=255,  # Dynamic range of the images.
+    filter_size=11,  # Gaussian window size (reduced for small images).
+    filter_sigma=1.5,  # Gaussian sigma (reduced in proportion).
+    k1=0.01,  # Stability constant of the luminance term.
+    k2=0.03,  # Stability constant of the contrast-structure term.
 ):
     """Per-image (ssim, cs) at one scale, each [N] float64."""
     _check_pair(img1, img2)
@@ -98,14 +98,14 @@ def _HoxDownsample(img):
 
 
 def msssim_per_image(
-    img1,                   # [N, H, W, C] first images (any numeric dtype, 0..max_val).
-    img2,                   # [N, H, W, C] second images.
-    max_val=255,            # Dynamic range of the images.
-    filter_size=11,         # Gaussian window size (reduced for small images).
-    filter_sigma=1.5,       # Gaussian sigma (reduced in proportion).
-    k1=0.01,                # Stability constant of the luminance term.
-    k2=0.03,                # Stability constant of the contrast-structure term.
-    weights=None,           # Per-scale weights; None = the 5 weights of the paper.
+    img1,  # [N, H, W, C] first images (any numeric dtype, 0..max_val).
+    img2,  # [N, H, W, C] second images.
+    max_val=255,  # Dynamic range of the images.
+    filter_size=11,  # Gaussian window size (reduced for small images).
+    filter_sigma=1.5,  # Gaussian sigma (reduced in proportion).
+    k1=0.01,  # Stability constant of the luminance term.
+    k2=0.03,  # Stability constant of the contrast-structure term.
+    weights=None,  # Per-scale weights; None = the 5 weights of the paper.
 ):
     """MS-SSIM of each pair, [N] float64: prod(cs_i ** w_i, i < last) * ssim_last ** w_last."""
     _check_pair(img1, img2)
@@ -124,16 +124,17 @@ def msssim_per_image(
 
 
 def msssim(
-    img1,                   # [N, H, W, C] first images.
-    img2,                   # [N, H, W, C] second images.
-    **kwargs,               # As msssim_per_image.
+    img1,  # [N, H, W, C] first images.
+    img2,  # [N, H, W, C] second images.
+    **kwargs,  # As msssim_per_image.
 ):
     """Official `msssim`: the mean over pairs of the per-pair MS-SSIM."""
     return float(np.mean(msssim_per_image(img1, img2, **kwargs)))
 
+
 def msssim_pairs(
-    img1,                   # [N, H, W, C] first images.
-    img2,                   # [N, H, W, C] second images.
+    img1,  # [N, H, W, C] first images.
+    img2,  # [N, H, W, C] second images.
 ):
     """`msssim_per_image` with the default parameters, a few pairs at a time on worker threads.
 
@@ -145,10 +146,13 @@ def msssim_pairs(
     if img1.shape[0] <= pairs:
         return msssim_per_image(img1, img2)
     pool = thread_pool()
-    jobs = [pool.submit(msssim_per_image, img1[i : i + pairs], img2[i : i + pairs]) for i in range(0, img1.shape[0], pairs)]
+    jobs = [
+        pool.submit(msssim_per_image, img1[i : i + pairs], img2[i : i + pairs]) for i in range(0, img1.shape[0], pairs)
+    ]
     return np.concatenate([job.result() for job in jobs])
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 class API:
@@ -160,10 +164,10 @@ class API:
 
     def __init__(
         self,
-        num_images=None,            # Images per pass (official API argument; must be even).
-        image_shape=None,           # [H, W, C] (official API argument; unused).
-        image_dtype=np.uint8,       # Image dtype (official API argument; unused).
-        minibatch_size=None,        # Images per feed (official API argument; must be even).
+        num_images=None,  # Images per pass (official API argument; must be even).
+        image_shape=None,  # [H, W, C] (official API argument; unused).
+        image_dtype=np.uint8,  # Image dtype (official API argument; unused).
+        minibatch_size=None,  # Images per feed (official API argument; must be even).
     ):
         if (num_images is not None and num_images % 2) or (minibatch_size is not None and minibatch_size % 2):
             raise ValueError(f"MS-SSIM needs even num_images and minibatch_size, got {num_images} and {minibatch_size}")
@@ -201,12 +205,13 @@ class API:
             raise ValueError("no image pairs were fed")
         return [self.sum / self.num_pairs]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 def compute_msssim(
-    images,                 # uint8 [N, H, W, C] array (N even), or an iterable of such minibatches.
-    minibatch_size=64,      # Images per step when an array is given (memory only; must be even).
+    images,  # uint8 [N, H, W, C] array (N even), or an iterable of such minibatches.
+    minibatch_size=64,  # Images per step when an array is given (memory only; must be even).
 ):
     """Mean MS-SSIM over the pairs (0,1), (2,3), ... of `images`."""
     if minibatch_size % 2:
@@ -223,4 +228,5 @@ def compute_msssim(
         api.feed("fakes", minibatch)
     return float(api.end("fakes")[0])
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

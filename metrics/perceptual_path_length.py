@@ -36,20 +36,20 @@ PPL_PRESETS = {
     "ppl_wend": dict(num_samples=100000, epsilon=1e-4, space="w", sampling="end", minibatch_size=16),
 }
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 
 
 def normalize(
-    v,                      # [..., D] vectors.
+    v,  # [..., D] vectors.
 ):
     """Scale each vector to unit length (official, no epsilon)."""
     return v / np.sqrt(np.sum(np.square(v), axis=-1, keepdims=True))
 
 
 def slerp(
-    a,                      # [N, D] start vectors (any length).
-    b,                      # [N, D] end vectors (any length).
-    t,                      # [N, 1] interpolation parameters.
+    a,  # [N, D] start vectors (any length).
+    b,  # [N, D] end vectors (any length).
+    t,  # [N, 1] interpolation parameters.
 ):
     """Official spherical interpolation between the normalised a and b; returns unit vectors."""
     a = normalize(a)
@@ -62,19 +62,20 @@ def slerp(
 
 
 def lerp(
-    a,                      # Start values.
-    b,                      # End values.
-    t,                      # Interpolation parameters (broadcast).
+    a,  # Start values.
+    b,  # End values.
+    t,  # Interpolation parameters (broadcast).
 ):
     """Official tflib.lerp: a + (b - a) * t."""
     return a + (b - a) * t
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 def randomize_noise_maps(
-    Gs,                     # Generator whose `synthesis.noise_maps` (if any) are redrawn.
-    rng,                    # np.random.RandomState.
+    Gs,  # Generator whose `synthesis.noise_maps` (if any) are redrawn.
+    rng,  # np.random.RandomState.
 ):
     """Redraw the stored per-layer noise maps from N(0, 1), as rerunning their initializers."""
     for var in getattr(getattr(Gs, "synthesis", None), "noise_maps", None) or []:
@@ -82,7 +83,7 @@ def randomize_noise_maps(
 
 
 def crop_face(
-    images,                 # [N, H, W, C] images.
+    images,  # [N, H, W, C] images.
 ):
     """The official face crop: rows 3H/8 .. 7H/8, columns 2W/8 .. 6W/8 (H/8 rounded down)."""
     c = images.shape[1] // 8
@@ -97,15 +98,15 @@ def _labels(Gs, count, rng):
 
 
 def path_length_samples(
-    Gs,                     # Generator (see module docstring).
-    distance_fn,            # Callable(img0, img1) -> [N], NHWC float images in [0, 255].
-    num_samples=100000,     # Samples to draw (rounded up to whole minibatches, as official).
-    epsilon=1e-4,           # Step along the path.
-    space="z",              # 'z' (slerp of latents) or 'w' (lerp of dlatents).
-    sampling="full",        # 'full' (t ~ U(0, 1)) or 'end' (t = 0).
-    crop=True,              # Face crop (the official code always crops).
-    minibatch_size=16,      # Samples per minibatch (official: 16 per GPU).
-    seed=None,              # Seed or RandomState of all draws.
+    Gs,  # Generator (see module docstring).
+    distance_fn,  # Callable(img0, img1) -> [N], NHWC float images in [0, 255].
+    num_samples=100000,  # Samples to draw (rounded up to whole minibatches, as official).
+    epsilon=1e-4,  # Step along the path.
+    space="z",  # 'z' (slerp of latents) or 'w' (lerp of dlatents).
+    sampling="full",  # 'full' (t ~ U(0, 1)) or 'end' (t = 0).
+    crop=True,  # Face crop (the official code always crops).
+    minibatch_size=16,  # Samples per minibatch (official: 16 per GPU).
+    seed=None,  # Seed or RandomState of all draws.
 ):
     """The per-sample scaled distances d / epsilon^2, before outlier rejection.
 
@@ -144,12 +145,12 @@ def path_length_samples(
         images = downsample_to_256(images)
         images = (images + 1) * (255 / 2)
         img_e0, img_e1 = images[0::2], images[1::2]
-        distances.append(np.asarray(to_numpy(distance_fn(img_e0, img_e1)), np.float64).reshape(-1) * (1 / epsilon ** 2))
+        distances.append(np.asarray(to_numpy(distance_fn(img_e0, img_e1)), np.float64).reshape(-1) * (1 / epsilon**2))
     return np.concatenate(distances, axis=0)
 
 
 def filtered_mean(
-    distances,              # [N] scaled distances.
+    distances,  # [N] scaled distances.
 ):
     """Official outlier rejection: keep 1st percentile ('lower') <= d <= 99th ('higher'); mean."""
     lo = np.percentile(distances, 1, method="lower")
@@ -158,27 +159,42 @@ def filtered_mean(
 
 
 def compute_ppl(
-    Gs,                     # Generator (see module docstring).
-    distance_fn,            # Callable(img0, img1) -> [N], NHWC float images in [0, 255].
-    num_samples=100000,     # Samples to draw.
-    epsilon=1e-4,           # Step along the path.
-    space="z",              # 'z' or 'w'.
-    sampling="full",        # 'full' or 'end'.
-    crop=True,              # Face crop (the official code always crops).
-    minibatch_size=16,      # Samples per minibatch.
-    seed=None,              # Seed or RandomState of all draws.
+    Gs,  # Generator (see module docstring).
+    distance_fn,  # Callable(img0, img1) -> [N], NHWC float images in [0, 255].
+    num_samples=100000,  # Samples to draw.
+    epsilon=1e-4,  # Step along the path.
+    space="z",  # 'z' or 'w'.
+    sampling="full",  # 'full' or 'end'.
+    crop=True,  # Face crop (the official code always crops).
+    minibatch_size=16,  # Samples per minibatch.
+    seed=None,  # Seed or RandomState of all draws.
 ):
     """Perceptual path length of `Gs` (float)."""
-    return filtered_mean(path_length_samples(
-        Gs, distance_fn, num_samples, epsilon, space, sampling, crop, minibatch_size, seed))
+    return filtered_mean(
+        path_length_samples(Gs, distance_fn, num_samples, epsilon, space, sampling, crop, minibatch_size, seed)
+    )
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # LPIPS (Zhang et al. 2018) on VGG16, the distance inside vgg16_zhang_perceptual.pkl.
 
 # Channels of the 13 VGG16 3x3 convolutions; LPIPS reads the ReLU output of the last
 # convolution of each of the 5 blocks.
-VGG16_CONV_CHANNELS = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256),
-                       (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
+VGG16_CONV_CHANNELS = [
+    (3, 64),
+    (64, 64),
+    (64, 128),
+    (128, 128),
+    (128, 256),
+    (256, 256),
+    (256, 256),
+    (256, 512),
+    (512, 512),
+    (512, 512),
+    (512, 512),
+    (512, 512),
+    (512, 512),
+]
 VGG16_BLOCK_ENDS = (1, 3, 6, 9, 12)  # Indices of the convolutions whose outputs LPIPS compares.
 LPIPS_CHANNELS = (64, 128, 256, 512, 512)
 
@@ -195,11 +211,11 @@ class LPIPSVGG16:
 
     def __init__(
         self,
-        conv_kernels,                       # 13 HWIO [3, 3, in, out] kernels.
-        conv_biases,                        # 13 [out] biases.
-        lpips_weights,                      # 5 [channels] non-negative head weights.
-        input_mean=(0.485, 0.456, 0.406),   # Per-channel mean of the [0, 1] input.
-        input_std=(0.229, 0.224, 0.225),    # Per-channel standard deviation of the [0, 1] input.
+        conv_kernels,  # 13 HWIO [3, 3, in, out] kernels.
+        conv_biases,  # 13 [out] biases.
+        lpips_weights,  # 5 [channels] non-negative head weights.
+        input_mean=(0.485, 0.456, 0.406),  # Per-channel mean of the [0, 1] input.
+        input_std=(0.229, 0.224, 0.225),  # Per-channel standard deviation of the [0, 1] input.
     ):
         if len(conv_kernels) != 13 or len(conv_biases) != 13 or len(lpips_weights) != 5:
             raise ValueError("LPIPS VGG16 needs 13 conv kernels, 13 biases and 5 head weights")
@@ -241,8 +257,8 @@ class LPIPSVGG16:
 
 
 def lpips_from_variables(
-    variables,              # Ordered mapping name -> array, in creation order (official pickle).
-    source="variables",     # Where they come from, for error messages.
+    variables,  # Ordered mapping name -> array, in creation order (official pickle).
+    source="variables",  # Where they come from, for error messages.
 ):
     """Pick the VGG16 kernels, biases and LPIPS heads out of a network's variables by shape.
 
@@ -252,7 +268,7 @@ def lpips_from_variables(
     """
     items = list(variables.items())
     kernels, biases, used = [], [], set()
-    for idx, (name, value) in enumerate(items):
+    for idx, (_name, value) in enumerate(items):
         value = np.asarray(value)
         if value.ndim == 4 and value.shape[:2] == (3, 3):
             kernels.append(value)
@@ -266,10 +282,12 @@ def lpips_from_variables(
                     break
     shapes = [tuple(k.shape[2:]) for k in kernels]
     if shapes != VGG16_CONV_CHANNELS or len(biases) != 13:
-        raise ValueError(f"{source}: not a VGG16 LPIPS network (3x3 kernels in/out {shapes}, {len(biases)} biases); "
-                         f"pass a distance_fn of your own or the official {VGG16_PERCEPTUAL_URL}")
+        raise ValueError(
+            f"{source}: not a VGG16 LPIPS network (3x3 kernels in/out {shapes}, {len(biases)} biases); "
+            f"pass a distance_fn of your own or the official {VGG16_PERCEPTUAL_URL}"
+        )
     heads = []
-    for idx, (name, value) in enumerate(items):
+    for idx, (_name, value) in enumerate(items):
         value = np.asarray(value)
         if idx in used or len(heads) == 5 or value.size != LPIPS_CHANNELS[len(heads)]:
             continue
@@ -281,15 +299,17 @@ def lpips_from_variables(
 
 
 def load_vgg16_perceptual(
-    path=None,              # vgg16_zhang_perceptual.pkl; None = $VGG16_PERCEPTUAL.
+    path=None,  # vgg16_zhang_perceptual.pkl; None = $VGG16_PERCEPTUAL.
 ):
     """The LPIPS distance of the official pickle, read safely (no code from the file runs)."""
     path = path or os.environ.get(VGG16_PERCEPTUAL_ENV_VAR)
     if not path or not os.path.isfile(path):
         raise FileNotFoundError(
             f"perceptual network {path or '(none given)'} not found: download {VGG16_PERCEPTUAL_URL} "
-            f"and pass its path or set {VGG16_PERCEPTUAL_ENV_VAR}")
+            f"and pass its path or set {VGG16_PERCEPTUAL_ENV_VAR}"
+        )
     states = official.read_pickle(path)
     return lpips_from_variables(states[-1].variables, source=path)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -29,15 +29,15 @@ from metrics.metric_base import minibatches
 from metrics.metric_base import num_workers
 from metrics.metric_base import thread_pool
 
-NHOOD_SIZE = 7          # Neighbourhood (patch) size in pixels.
+NHOOD_SIZE = 7  # Neighbourhood (patch) size in pixels.
 NHOODS_PER_IMAGE = 128  # Neighbourhoods drawn from each image at each level.
-DIR_REPEATS = 4         # Independent draws of random directions.
-DIRS_PER_REPEAT = 128   # Random directions per draw.
-MIN_RESOLUTION = 16     # The pyramid stops at 16x16.
+DIR_REPEATS = 4  # Independent draws of random directions.
+DIRS_PER_REPEAT = 128  # Random directions per draw.
+MIN_RESOLUTION = 16  # The pyramid stops at 16x16.
 
 _CHUNK_VALUES = 1 << 22  # Pixels (x channels) per chunk when building the pyramid.
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Random numbers.
 
 
@@ -52,10 +52,10 @@ def _rng(random_state):
 
 
 def draw_nhood_centres(
-    minibatch_shape,        # Shape [N, C, H, W] of the pyramid level.
-    nhood_size,             # Neighbourhood size (odd).
-    nhoods_per_image,       # Neighbourhoods per image.
-    random_state=None,      # RandomState, seed, or None for the global numpy generator.
+    minibatch_shape,  # Shape [N, C, H, W] of the pyramid level.
+    nhood_size,  # Neighbourhood size (odd).
+    nhoods_per_image,  # Neighbourhoods per image.
+    random_state=None,  # RandomState, seed, or None for the global numpy generator.
 ):
     """Draw the neighbourhood centres exactly as the official code does: all x, then all y.
 
@@ -70,25 +70,26 @@ def draw_nhood_centres(
 
 
 def draw_directions(
-    num_components,         # Descriptor dimensionality (147).
-    dirs_per_repeat,        # Number of directions.
-    random_state=None,      # RandomState, seed, or None for the global numpy generator.
+    num_components,  # Descriptor dimensionality (147).
+    dirs_per_repeat,  # Number of directions.
+    random_state=None,  # RandomState, seed, or None for the global numpy generator.
 ):
     """Random unit directions [num_components, dirs_per_repeat] (float32), as official."""
     dirs = _rng(random_state).randn(num_components, dirs_per_repeat)
     dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
     return dirs.astype(np.float32)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Descriptors.
 
 
 def gather_descriptors(
-    minibatch,              # [N, C, H, W] pyramid level.
-    x,                      # [M, 1, 1, 1] centre columns.
-    y,                      # [M, 1, 1, 1] centre rows.
-    image_index,            # [M] image of each neighbourhood, relative to `minibatch`.
-    nhood_size,             # Neighbourhood size (odd).
+    minibatch,  # [N, C, H, W] pyramid level.
+    x,  # [M, 1, 1, 1] centre columns.
+    y,  # [M, 1, 1, 1] centre rows.
+    image_index,  # [M] image of each neighbourhood, relative to `minibatch`.
+    nhood_size,  # Neighbourhood size (odd).
 ):
     """The [M, C, nhood(x), nhood(y)] patches around the given centres (official index arithmetic)."""
     _, channels, height, width = minibatch.shape
@@ -105,10 +106,10 @@ def gather_descriptors(
 
 
 def get_descriptors_for_minibatch(
-    minibatch,              # [N, 3, H, W] pyramid level (official NCHW layout).
-    nhood_size,             # Neighbourhood size (odd).
-    nhoods_per_image,       # Neighbourhoods per image.
-    random_state=None,      # RandomState, seed, or None for the global numpy generator.
+    minibatch,  # [N, 3, H, W] pyramid level (official NCHW layout).
+    nhood_size,  # Neighbourhood size (odd).
+    nhoods_per_image,  # Neighbourhoods per image.
+    random_state=None,  # RandomState, seed, or None for the global numpy generator.
 ):
     """Official `get_descriptors_for_minibatch`: random patches [N * nhoods, 3, nhood, nhood]."""
     if minibatch.ndim != 4 or minibatch.shape[1] != 3:
@@ -119,7 +120,7 @@ def get_descriptors_for_minibatch(
 
 
 def finalize_descriptors(
-    desc,                   # [M, C, h, w] float32 array or list of them (modified in place).
+    desc,  # [M, C, h, w] float32 array or list of them (modified in place).
 ):
     """Official `finalize_descriptors`: per-channel standardisation, flattened to [M, C*h*w]."""
     if isinstance(desc, list):
@@ -130,7 +131,8 @@ def finalize_descriptors(
     desc /= np.std(desc, axis=(0, 2, 3), keepdims=True)
     return desc.reshape(desc.shape[0], -1)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Distance.
 
 
@@ -145,10 +147,10 @@ def _sorted_abs_diff_sum(projA, projB, rows):
 
 
 def sliced_wasserstein_for_directions(
-    A,                      # [M, D] float32 descriptors of one set.
-    B,                      # [M, D] float32 descriptors of the other set.
-    dirs,                   # [D, K] float32 unit directions.
-    block_size=64,          # Directions projected and sorted at a time (bounds memory).
+    A,  # [M, D] float32 descriptors of one set.
+    B,  # [M, D] float32 descriptors of the other set.
+    dirs,  # [D, K] float32 unit directions.
+    block_size=64,  # Directions projected and sorted at a time (bounds memory).
 ):
     """Mean over directions and neighbourhoods of |sorted(A @ d) - sorted(B @ d)|.
 
@@ -165,18 +167,20 @@ def sliced_wasserstein_for_directions(
         projB = np.matmul(block, B.T)
         num_rows = projA.shape[0]
         step = max(1, -(-num_rows // num_workers()))
-        jobs = [pool.submit(_sorted_abs_diff_sum, projA, projB, slice(row, row + step)) for row in range(0, num_rows, step)]
+        jobs = [
+            pool.submit(_sorted_abs_diff_sum, projA, projB, slice(row, row + step)) for row in range(0, num_rows, step)
+        ]
         total += sum(job.result() for job in jobs)
         del projA, projB
     return total / (A.shape[0] * dirs.shape[1])
 
 
 def sliced_wasserstein(
-    A,                      # [M, D] float32 descriptors of one set.
-    B,                      # [M, D] float32 descriptors of the other set.
-    dir_repeats,            # Independent draws of directions.
-    dirs_per_repeat,        # Directions per draw.
-    random_state=None,      # RandomState, seed, or None for the global numpy generator.
+    A,  # [M, D] float32 descriptors of one set.
+    B,  # [M, D] float32 descriptors of the other set.
+    dir_repeats,  # Independent draws of directions.
+    dirs_per_repeat,  # Directions per draw.
+    random_state=None,  # RandomState, seed, or None for the global numpy generator.
 ):
     """Official `sliced_wasserstein`: average over repeats of the distance along random directions."""
     if A.ndim != 2 or A.shape != B.shape:
@@ -190,7 +194,8 @@ def sliced_wasserstein(
             results.append(sliced_wasserstein_for_directions(A, B, dirs))
     return float(np.mean(results))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Laplacian pyramid.
 
 gaussian_filter = np.float32(np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1])) / 256.0  # As official.
@@ -243,7 +248,7 @@ def _blur_up_axis(x, axis):
 
 
 def pyr_down(
-    minibatch,              # [N, C, H, W] float32.
+    minibatch,  # [N, C, H, W] float32.
     work_dtype=np.float64,  # Arithmetic dtype; float64 makes every step exact.
 ):
     """Official `pyr_down` (like cv2.pyrDown): binomial blur with mirror borders, then [::2, ::2]."""
@@ -254,7 +259,7 @@ def pyr_down(
 
 
 def pyr_up(
-    minibatch,              # [N, C, H, W] float32.
+    minibatch,  # [N, C, H, W] float32.
     work_dtype=np.float64,  # Arithmetic dtype; float64 makes every step exact.
 ):
     """Official `pyr_up` (like cv2.pyrUp): zero insertion, then the binomial blur x4."""
@@ -265,8 +270,8 @@ def pyr_up(
 
 
 def generate_laplacian_pyramid(
-    minibatch,              # [N, C, H, W] images (uint8 or float).
-    num_levels,             # Number of levels, the last being the Gaussian residual.
+    minibatch,  # [N, C, H, W] images (uint8 or float).
+    num_levels,  # Number of levels, the last being the Gaussian residual.
 ):
     """Official `generate_laplacian_pyramid`: float32 levels, finest first.
 
@@ -288,7 +293,7 @@ def generate_laplacian_pyramid(
 
 
 def reconstruct_laplacian_pyramid(
-    pyramid,                # List of levels from generate_laplacian_pyramid.
+    pyramid,  # List of levels from generate_laplacian_pyramid.
 ):
     """Official `reconstruct_laplacian_pyramid` (inverse of the above)."""
     minibatch = pyramid[-1]
@@ -298,7 +303,7 @@ def reconstruct_laplacian_pyramid(
 
 
 def pyramid_resolutions(
-    resolution,             # Image resolution.
+    resolution,  # Image resolution.
 ):
     """The resolutions of the levels: resolution, resolution/2, ... down to 16."""
     resolutions = []
@@ -308,7 +313,8 @@ def pyramid_resolutions(
         res //= 2
     return resolutions
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Streaming API.
 
 
@@ -323,11 +329,11 @@ class API:
 
     def __init__(
         self,
-        num_images=None,            # Images per pass (informational, as in the official API).
-        image_shape=None,           # [H, W, C] (or official [C, H, W]); None = from the first minibatch.
-        image_dtype=np.uint8,       # Image dtype (official API argument; uint8).
-        minibatch_size=None,        # Images per feed (official API argument; any size works).
-        random_state=None,          # RandomState, seed, or None for the global numpy generator.
+        num_images=None,  # Images per pass (informational, as in the official API).
+        image_shape=None,  # [H, W, C] (or official [C, H, W]); None = from the first minibatch.
+        image_dtype=np.uint8,  # Image dtype (official API argument; uint8).
+        minibatch_size=None,  # Images per feed (official API argument; any size works).
+        random_state=None,  # RandomState, seed, or None for the global numpy generator.
     ):
         self.num_images = num_images
         self.image_dtype = image_dtype
@@ -392,8 +398,10 @@ class API:
             images = np.ascontiguousarray(minibatch[begin:end].transpose(0, 3, 1, 2))
             pyramid = generate_laplacian_pyramid(images, len(self.resolutions))
             rows = slice(begin * self.nhoods_per_image, end * self.nhoods_per_image)
-            return [gather_descriptors(level, x[rows], y[rows], image_of_nhood[rows] - begin, self.nhood_size)
-                    for level, (x, y) in zip(pyramid, centres)]
+            return [
+                gather_descriptors(level, x[rows], y[rows], image_of_nhood[rows] - begin, self.nhood_size)
+                for level, (x, y) in zip(pyramid, centres)
+            ]
 
         parts = [job.result() for job in [pool.submit(descriptors_of_chunk, b) for b in range(0, num, chunk)]]
         for lod in range(len(self.resolutions)):
@@ -422,15 +430,16 @@ class API:
         dist = [d * 1e3 for d in dist]
         return dist + [float(np.mean(dist))]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # One-call convenience.
 
 
 def compute_swd(
-    reals,                  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
-    fakes,                  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
-    seed=None,              # Seed / RandomState; None = the global numpy generator (official).
-    minibatch_size=64,      # Images per feed when arrays are given (affects the draw order).
+    reals,  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
+    fakes,  # uint8 [N, H, W, C] array, or an iterable of such minibatches.
+    seed=None,  # Seed / RandomState; None = the global numpy generator (official).
+    minibatch_size=64,  # Images per feed when arrays are given (affects the draw order).
 ):
     """SWD between two image sets via the official reals-then-fakes protocol.
 
@@ -444,4 +453,5 @@ def compute_swd(
         values = api.end(mode)
     return dict(zip(api.get_metric_names(), values))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

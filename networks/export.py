@@ -19,11 +19,10 @@ Public API: `generator_family`, `generator_info`, `official_uint8`,
 
 import os
 import shutil
-import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from networks import progan  # noqa: F401  (registers the serializable classes that load_keras reads)
 from networks import stylegan  # noqa: F401  (likewise)
@@ -35,11 +34,14 @@ from utils import files
 
 NOISE_MODES = ("const", "random")
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Official output transforms.
 
-def official_uint8_tf(images,       # [N, H, W, C] float32 tensor.
-                      family):      # 'progan' or 'stylegan'.
+
+def official_uint8_tf(
+    images,  # [N, H, W, C] float32 tensor.
+    family,  # 'progan' or 'stylegan'.
+):
     """The TensorFlow twin of `official_uint8` (without shrink), for serving graphs."""
     images = tf.cast(images, tf.float32)
     if family == "progan":
@@ -48,8 +50,10 @@ def official_uint8_tf(images,       # [N, H, W, C] float32 tensor.
         return tf.saturate_cast(images * 127.5 + 128.0, tf.uint8)
     raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # SavedModel.
+
 
 def _serving_network(Gs):
     """The network traced for serving: at lod 0 a StyleGAN generator is rebuilt with the
@@ -73,10 +77,12 @@ class GeneratorServer(tf.Module):
     stored maps (`noise_mode='const'`) or fresh draws (`'random'`).
     """
 
-    def __init__(self,
-                 Gs,                # ProGAN or StyleGAN generator.
-                 noise_mode="const",    # StyleGAN: 'const' = stored noise maps, 'random' = fresh noise.
-                 name=None):        # Module name.
+    def __init__(
+        self,
+        Gs,  # ProGAN or StyleGAN generator.
+        noise_mode="const",  # StyleGAN: 'const' = stored noise maps, 'random' = fresh noise.
+        name=None,  # Module name.
+    ):
         super().__init__(name=name)
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
@@ -91,9 +97,11 @@ class GeneratorServer(tf.Module):
             specs.append(tf.TensorSpec([], tf.float32, name="truncation_psi"))
         self.serve = tf.function(self._serve, input_signature=specs)
 
-    def _serve(self,
-               latents,             # [N, latent_size] float32.
-               *args):              # labels [N, label_size] if conditional, then truncation_psi if StyleGAN.
+    def _serve(
+        self,
+        latents,  # [N, latent_size] float32.
+        *args,  # labels [N, label_size] if conditional, then truncation_psi if StyleGAN.
+    ):
         args = list(args)
         labels = args.pop(0) if self.info["label_size"] else None
         if self.family == "progan":
@@ -102,35 +110,26 @@ class GeneratorServer(tf.Module):
             images = self._stylegan(latents, labels, args.pop(0))
         return {"images": official_uint8_tf(images, self.family)}
 
-    def _stylegan(self,
-                  latents,          # [N, latent_size] float32.
-                  labels,           # [N, label_size] float32 or None.
-                  psi):             # Scalar truncation_psi tensor.
+    def _stylegan(
+        self,
+        latents,  # [N, latent_size] float32.
+        labels,  # [N, label_size] float32 or None.
+        psi,  # Scalar truncation_psi tensor.
+    ):
         net = self.net
         dlatents = net.mapping(latents, labels)
         cutoff = net.truncation_cutoff
         if cutoff is not None and cutoff > 0:
-            dlatents = net.truncate(dlatents, psi, cutoff)   # G_style's; psi == 1 is exactly untruncated.
+            dlatents = net.truncate(dlatents, psi, cutoff)  # G_style's; psi == 1 is exactly untruncated.
         net.synthesis.lod.assign(net.lod)
         return net.synthesis(dlatents, randomize_noise=self.noise_mode == "random")
 
 
-def _replace_path(tmp,              # Completed temporary file or directory.
-                  path):            # Destination; an existing one is replaced.
-    """Move `tmp` to `path`; an old `path` is removed only after the new one is complete."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        old = tempfile.mkdtemp(prefix=os.path.basename(path) + ".old-", dir=os.path.dirname(path))
-        os.rmdir(old)
-        os.rename(path, old)
-        os.rename(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
-def export_saved_model(Gs,          # ProGAN or StyleGAN generator.
-                       path,        # Output SavedModel directory (replaced when complete).
-                       noise_mode="const"):     # StyleGAN noise inputs baked into the signature.
+def export_saved_model(
+    Gs,  # ProGAN or StyleGAN generator.
+    path,  # Output SavedModel directory (replaced when complete).
+    noise_mode="const",  # StyleGAN noise inputs baked into the signature.
+):
     """Write a SavedModel with a `serving_default` signature returning uint8 `images`; return path."""
     path = os.path.abspath(os.fspath(path))
     parent = os.path.dirname(path)
@@ -139,28 +138,33 @@ def export_saved_model(Gs,          # ProGAN or StyleGAN generator.
     tmp = files.temp_directory(path)
     try:
         tf.saved_model.save(server, tmp, signatures={"serving_default": server.serve.get_concrete_function()})
-        _replace_path(tmp, path)
+        files.replace_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Native Keras file.
 
-def export_keras(Gs,                # ProGAN or StyleGAN generator.
-                 path):             # Output path ending in '.keras' (replaced when complete).
+
+def export_keras(
+    Gs,  # ProGAN or StyleGAN generator.
+    path,  # Output path ending in '.keras' (replaced when complete).
+):
     """Save Gs as a native Keras archive (config + weights, including lod); return path."""
     path = os.path.abspath(os.fspath(path))
     if not path.endswith(".keras"):
         raise ValueError(f"{path}: a Keras archive must end in .keras")
-    with files.atomic_path(path, suffix=".keras") as tmp:   # Keras saves only to names ending in .keras.
+    with files.atomic_path(path, suffix=".keras") as tmp:  # Keras saves only to names ending in .keras.
         Gs.save(tmp)
     return path
 
 
-def load_keras(path):               # A .keras file written by `export_keras`.
+def load_keras(path):  # A .keras file written by `export_keras`.
     """Load a generator saved by `export_keras` (registers the ProGAN and StyleGAN classes first)."""
     return keras.saving.load_model(os.fspath(path), compile=False)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

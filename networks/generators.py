@@ -21,32 +21,35 @@ from utils.images import to_uint8
 
 FAMILIES = ("progan", "stylegan")
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Loading.
+
 
 class SnapshotError(ValueError):
     """A network pickle that does not hold a (G, D, Gs) snapshot."""
 
 
-def load_generator(path):           # Snapshot or official (G, D, Gs) pickle.
+def load_generator(path):  # Snapshot or official (G, D, Gs) pickle.
     """Gs of a network pickle; G and D are not built. Unreadable files raise ValueError."""
     states = official.read_pickle(path)
     if len(states) != 3:
         raise SnapshotError(f"{path} holds {len(states)} network(s); expected a snapshot (G, D, Gs)")
-    return official.network_from_state(states[2], path)   # Only Gs is needed: skip building G and D.
+    return official.network_from_state(states[2], path)  # Only Gs is needed: skip building G and D.
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Inspection.
 
-def generator_family(Gs):           # A ProGAN or StyleGAN generator (Keras model).
+
+def generator_family(Gs):  # A ProGAN or StyleGAN generator (Keras model).
     """The network's `family`: 'progan' for G_paper, 'stylegan' for G_style."""
-    family = getattr(Gs, "family", None)    # Anything else is not one of our networks.
+    family = getattr(Gs, "family", None)  # Anything else is not one of our networks.
     if family not in FAMILIES:
         raise ValueError(f"{type(Gs).__name__} is neither a ProGAN nor a StyleGAN generator")
     return family
 
 
-def generator_info(Gs):             # A ProGAN or StyleGAN generator.
+def generator_info(Gs):  # A ProGAN or StyleGAN generator.
     """Dict of family, latent_size, label_size, resolution, num_channels (and num_layers for StyleGAN)."""
     family = generator_family(Gs)
     keys = ["latent_size", "label_size", "resolution", "num_channels"]
@@ -54,17 +57,21 @@ def generator_info(Gs):             # A ProGAN or StyleGAN generator.
         keys.append("num_layers")
     return dict({key: int(getattr(Gs, key)) for key in keys}, family=family)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Official output transforms.
 
-def official_uint8(images,          # [N, H, W, C] float generator output, nominally in [-1, 1].
-                   family,          # 'progan' or 'stylegan': which official conversion.
-                   shrink=1):       # Box-filter downscale factor applied first (official image_shrink).
+
+def official_uint8(
+    images,  # [N, H, W, C] float generator output, nominally in [-1, 1].
+    family,  # 'progan' or 'stylegan': which official conversion.
+    shrink=1,  # Box-filter downscale factor applied first (official image_shrink).
+):
     """Convert generator output to uint8 exactly as the official scripts of `family` do."""
     images = np.asarray(images, np.float32)
     if family == "progan":
         if shrink <= 1:
-            return to_uint8(images, [-1, 1])   # rint(x * 127.5 + 127.5), clipped.
+            return to_uint8(images, [-1, 1])  # rint(x * 127.5 + 127.5), clipped.
         # Network.run: multiply and add, then out_shrink, then round.
         scaled = images * np.float32(127.5) + np.float32(127.5)
         return to_uint8(box_downsample(scaled, int(shrink)), [0, 255])
@@ -73,5 +80,3 @@ def official_uint8(images,          # [N, H, W, C] float generator output, nomin
         images = box_downsample(images, int(shrink)) * np.float32(127.5) + np.float32(128.0)
         return np.clip(images, 0, 255).astype(np.uint8)
     raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
-
-

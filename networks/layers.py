@@ -18,31 +18,39 @@ multiplied by lrmul.
 
 import collections
 
-import numpy as np
 import keras
+import numpy as np
 from keras import ops
 
 PACKAGE = "progan"
+SQRT2 = float(np.sqrt(2))  # The He gain of ReLU-like activations.
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Free functions: the maths, usable from any network's call().
 
-def lerp(a,                         # Tensor returned at t = 0.
-         b,                         # Tensor returned at t = 1.
-         t):                        # Interpolation factor (scalar or broadcastable).
+
+def lerp(
+    a,  # Tensor returned at t = 0.
+    b,  # Tensor returned at t = 1.
+    t,  # Interpolation factor (scalar or broadcastable).
+):
     """Linear interpolation a + (b - a) * t (networks.py:15)."""
     return a + (b - a) * t
 
 
-def lerp_clip(a,                    # Tensor returned at t <= 0.
-              b,                    # Tensor returned at t >= 1.
-              t):                   # Interpolation factor, clipped to [0, 1].
+def lerp_clip(
+    a,  # Tensor returned at t <= 0.
+    b,  # Tensor returned at t >= 1.
+    t,  # Interpolation factor, clipped to [0, 1].
+):
     """Linear interpolation with t clipped to [0, 1]: the lod fade (networks.py:16)."""
     return a + (b - a) * ops.clip(t, 0.0, 1.0)
 
 
-def upscale2d(x,                    # [N, H, W, C] feature maps.
-              factor=2):            # Integer upscaling factor.
+def upscale2d(
+    x,  # [N, H, W, C] feature maps.
+    factor=2,  # Integer upscaling factor.
+):
     """Nearest-neighbour upscaling: every pixel becomes a factor x factor block."""
     if not isinstance(factor, (int, np.integer)) or factor < 1:
         raise ValueError(f"upscale2d factor must be a positive integer, got {factor!r}")
@@ -53,8 +61,10 @@ def upscale2d(x,                    # [N, H, W, C] feature maps.
     return ops.repeat(x, factor, axis=2)
 
 
-def downscale2d(x,                  # [N, H, W, C] feature maps.
-                factor=2):          # Integer downscaling factor.
+def downscale2d(
+    x,  # [N, H, W, C] feature maps.
+    factor=2,  # Integer downscaling factor.
+):
     """Box-filter downscaling: average over factor x factor blocks (avg_pool VALID)."""
     if not isinstance(factor, (int, np.integer)) or factor < 1:
         raise ValueError(f"downscale2d factor must be a positive integer, got {factor!r}")
@@ -64,13 +74,15 @@ def downscale2d(x,                  # [N, H, W, C] feature maps.
     return ops.average_pool(x, pool_size=factor, strides=factor, padding="valid")
 
 
-def pixel_norm(x,                   # [..., C] features; normalised over the last axis.
-               epsilon=1e-8):       # Constant added to the mean square.
+def pixel_norm(
+    x,  # [..., C] features; normalised over the last axis.
+    epsilon=1e-8,  # Constant added to the mean square.
+):
     """Pixelwise feature vector normalisation (networks.py:120-122)."""
     return x * ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + ops.cast(epsilon, x.dtype))
 
 
-def flatten_nchw(x):                # [N, H, W, C] feature maps.
+def flatten_nchw(x):  # [N, H, W, C] feature maps.
     """Flatten to [N, C*H*W] in the official NCHW order (index c*H*W + h*W + w)."""
     if len(x.shape) == 2:
         return x
@@ -78,18 +90,22 @@ def flatten_nchw(x):                # [N, H, W, C] feature maps.
     return ops.reshape(x, (-1, int(np.prod(x.shape[1:]))))
 
 
-def unflatten_nchw(x,               # [N, C*H*W] vector in NCHW order.
-                   channels,        # C.
-                   height,          # H.
-                   width):          # W.
+def unflatten_nchw(
+    x,  # [N, C*H*W] vector in NCHW order.
+    channels,  # C.
+    height,  # H.
+    width,  # W.
+):
     """Inverse of `flatten_nchw`: reshape as [C, H, W] row-major, return [N, H, W, C]."""
     x = ops.reshape(x, (-1, channels, height, width))
     return ops.transpose(x, (0, 2, 3, 1))
 
 
-def minibatch_stddev(x,             # [N, H, W, C] feature maps.
-                     group_size=4,  # Samples per group; min(group_size, N) is used.
-                     num_new_features=1):  # Feature maps appended (StyleGAN); ProGAN uses 1.
+def minibatch_stddev(
+    x,  # [N, H, W, C] feature maps.
+    group_size=4,  # Samples per group; min(group_size, N) is used.
+    num_new_features=1,  # Feature maps appended (StyleGAN); ProGAN uses 1.
+):
     """Minibatch standard deviation (networks.py:127-139, SG :283-296).
 
     Groups are STRIDED as in the official reshape to [G, M, ...]: sample
@@ -106,35 +122,39 @@ def minibatch_stddev(x,             # [N, H, W, C] feature maps.
             raise ValueError(f"minibatch_stddev: minibatch {n} is not divisible by the group size {group}")
     else:
         group = ops.minimum(group_size, ops.shape(x)[0])
-    y = ops.reshape(x, (group, -1, h, w, num_new_features, c // num_new_features))   # [GMHWnc]
+    y = ops.reshape(x, (group, -1, h, w, num_new_features, c // num_new_features))  # [GMHWnc]
     y = ops.cast(y, "float32")
     y = y - ops.mean(y, axis=0, keepdims=True)
-    y = ops.mean(ops.square(y), axis=0)                                               # [MHWnc]
+    y = ops.mean(ops.square(y), axis=0)  # [MHWnc]
     y = ops.sqrt(y + 1e-8)
-    y = ops.mean(y, axis=(1, 2, 4))                                                   # [Mn]
+    y = ops.mean(y, axis=(1, 2, 4))  # [Mn]
     y = ops.cast(y, x.dtype)
     y = ops.reshape(y, (-1, 1, 1, num_new_features))
-    y = ops.tile(y, (group, h, w, 1))                                                 # [NHWn]
+    y = ops.tile(y, (group, h, w, 1))  # [NHWn]
     return ops.concatenate([x, y], axis=-1)
 
 
-def _fused_kernel(w):               # [k, k, a, b] kernel.
+def _fused_kernel(w):  # [k, k, a, b] kernel.
     """Pad by one pixel and sum the four shifted copies: [k+1, k+1, a, b] (networks.py:89-90)."""
     w = ops.pad(w, ((1, 1), (1, 1), (0, 0), (0, 0)))
     return w[1:, 1:] + w[:-1, 1:] + w[1:, :-1] + w[:-1, :-1]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Equalized learning rate base.
+
 
 class _EqualizedLayer(keras.layers.Layer):
     """Shared weight/bias handling for the equalized-learning-rate layers."""
 
-    def __init__(self,
-                 gain=float(np.sqrt(2)),    # Gain of the He initialisation.
-                 use_wscale=True,           # Scale the weight at runtime (equalized learning rate)?
-                 lrmul=1.0,                 # Learning-rate multiplier (StyleGAN mapping network).
-                 use_bias=True,             # Create and add a `bias` variable?
-                 **kwargs):
+    def __init__(
+        self,
+        gain=SQRT2,  # Gain of the He initialisation.
+        use_wscale=True,  # Scale the weight at runtime (equalized learning rate)?
+        lrmul=1.0,  # Learning-rate multiplier (StyleGAN mapping network).
+        use_bias=True,  # Create and add a `bias` variable?
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.gain = float(gain)
         self.use_wscale = bool(use_wscale)
@@ -148,15 +168,20 @@ class _EqualizedLayer(keras.layers.Layer):
         else:
             init_std, self.runtime_coef = he_std / self.lrmul, self.lrmul
         # autocast=False: the official code scales in float32, then casts.
-        self.weight = self.add_weight(name="weight", shape=tuple(int(s) for s in shape),
-                                      initializer=keras.initializers.RandomNormal(0.0, init_std),
-                                      dtype="float32", autocast=False)
+        self.weight = self.add_weight(
+            name="weight",
+            shape=tuple(int(s) for s in shape),
+            initializer=keras.initializers.RandomNormal(0.0, init_std),
+            dtype="float32",
+            autocast=False,
+        )
 
     def _make_bias(self, channels):
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(int(channels),), initializer="zeros",
-                                        dtype="float32", autocast=False)
+            self.bias = self.add_weight(
+                name="bias", shape=(int(channels),), initializer="zeros", dtype="float32", autocast=False
+            )
 
     def _scaled_weight(self):
         w = ops.convert_to_tensor(self.weight)
@@ -177,7 +202,9 @@ class _EqualizedLayer(keras.layers.Layer):
         config.update(gain=self.gain, use_wscale=self.use_wscale, lrmul=self.lrmul, use_bias=self.use_bias)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EqualizedDense(_EqualizedLayer):
@@ -187,9 +214,11 @@ class EqualizedDense(_EqualizedLayer):
     official `dense` flattens in NCHW order.
     """
 
-    def __init__(self,
-                 units,                     # Number of output features.
-                 **kwargs):                 # gain, use_wscale, lrmul, use_bias and Layer kwargs.
+    def __init__(
+        self,
+        units,  # Number of output features.
+        **kwargs,  # gain, use_wscale, lrmul, use_bias and Layer kwargs.
+    ):
         super().__init__(**kwargs)
         self.units = int(units)
 
@@ -213,16 +242,20 @@ class EqualizedDense(_EqualizedLayer):
         config.update(units=self.units)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EqualizedConv2D(_EqualizedLayer):
     """2-D convolution (stride 1, SAME) with equalized learning rate; weight HWIO [k,k,in,out]."""
 
-    def __init__(self,
-                 filters,                   # Number of output feature maps.
-                 kernel_size,               # Odd kernel size k.
-                 **kwargs):                 # gain, use_wscale, lrmul, use_bias and Layer kwargs.
+    def __init__(
+        self,
+        filters,  # Number of output feature maps.
+        kernel_size,  # Odd kernel size k.
+        **kwargs,  # gain, use_wscale, lrmul, use_bias and Layer kwargs.
+    ):
         super().__init__(**kwargs)
         if kernel_size < 1 or kernel_size % 2 != 1:
             raise ValueError(f"{self.name}: kernel_size must be odd, got {kernel_size}")
@@ -247,7 +280,9 @@ class EqualizedConv2D(_EqualizedLayer):
         config.update(filters=self.filters, kernel_size=self.kernel_size)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class UpscaleConv2D(_EqualizedLayer):
@@ -260,11 +295,13 @@ class UpscaleConv2D(_EqualizedLayer):
     transposed convolution.
     """
 
-    def __init__(self,
-                 filters,                   # Number of output feature maps.
-                 kernel_size,               # Odd kernel size k.
-                 transposed_weight=True,    # True: variable [k,k,out,in] (ProGAN); False: [k,k,in,out] (StyleGAN).
-                 **kwargs):                 # gain, use_wscale, lrmul, use_bias and Layer kwargs.
+    def __init__(
+        self,
+        filters,  # Number of output feature maps.
+        kernel_size,  # Odd kernel size k.
+        transposed_weight=True,  # True: variable [k,k,out,in] (ProGAN); False: [k,k,in,out] (StyleGAN).
+        **kwargs,  # gain, use_wscale, lrmul, use_bias and Layer kwargs.
+    ):
         super().__init__(**kwargs)
         if kernel_size < 1 or kernel_size % 2 != 1:
             raise ValueError(f"{self.name}: kernel_size must be odd, got {kernel_size}")
@@ -283,7 +320,7 @@ class UpscaleConv2D(_EqualizedLayer):
         w = self._scaled_weight()
         if not self.transposed_weight:
             w = ops.transpose(w, (0, 1, 3, 2))
-        w = ops.cast(_fused_kernel(w), x.dtype)                     # [k+1, k+1, out, in]
+        w = ops.cast(_fused_kernel(w), x.dtype)  # [k+1, k+1, out, in]
         x = ops.conv_transpose(x, w, strides=2, padding="same")
         return self._add_bias(x)
 
@@ -296,7 +333,9 @@ class UpscaleConv2D(_EqualizedLayer):
         config.update(filters=self.filters, kernel_size=self.kernel_size, transposed_weight=self.transposed_weight)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Conv2DDownscale(EqualizedConv2D):
@@ -312,21 +351,26 @@ class Conv2DDownscale(EqualizedConv2D):
         n, h, w, _ = input_shape
         return (n, None if h is None else h // 2, None if w is None else w // 2, self.filters)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Bias(keras.layers.Layer):
     """Per-channel bias on the last axis (`apply_bias`), zero-initialised, times lrmul."""
 
-    def __init__(self,
-                 lrmul=1.0,                 # Learning-rate multiplier.
-                 **kwargs):
+    def __init__(
+        self,
+        lrmul=1.0,  # Learning-rate multiplier.
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.lrmul = float(lrmul)
 
     def build(self, input_shape):
-        self.bias = self.add_weight(name="bias", shape=(int(input_shape[-1]),), initializer="zeros",
-                                    dtype="float32", autocast=False)
+        self.bias = self.add_weight(
+            name="bias", shape=(int(input_shape[-1]),), initializer="zeros", dtype="float32", autocast=False
+        )
 
     def call(self, x):
         x = ops.cast(x, self.compute_dtype)
@@ -343,15 +387,19 @@ class Bias(keras.layers.Layer):
         config.update(lrmul=self.lrmul)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class PixelNorm(keras.layers.Layer):
     """Pixelwise feature vector normalisation over the channel (last) axis."""
 
-    def __init__(self,
-                 epsilon=1e-8,              # Constant added to the mean square.
-                 **kwargs):
+    def __init__(
+        self,
+        epsilon=1e-8,  # Constant added to the mean square.
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
 
@@ -366,16 +414,20 @@ class PixelNorm(keras.layers.Layer):
         config.update(epsilon=self.epsilon)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MinibatchStddev(keras.layers.Layer):
     """Minibatch standard deviation layer; see `minibatch_stddev`."""
 
-    def __init__(self,
-                 group_size=4,              # Samples per group (min(group_size, N) used).
-                 num_new_features=1,        # Number of appended feature maps.
-                 **kwargs):
+    def __init__(
+        self,
+        group_size=4,  # Samples per group (min(group_size, N) used).
+        num_new_features=1,  # Number of appended feature maps.
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.group_size = int(group_size)
         self.num_new_features = int(num_new_features)
@@ -391,15 +443,19 @@ class MinibatchStddev(keras.layers.Layer):
         config.update(group_size=self.group_size, num_new_features=self.num_new_features)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Upscale2D(keras.layers.Layer):
     """Nearest-neighbour upscaling by an integer factor."""
 
-    def __init__(self,
-                 factor=2,                  # Integer upscaling factor.
-                 **kwargs):
+    def __init__(
+        self,
+        factor=2,  # Integer upscaling factor.
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.factor = int(factor)
 
@@ -420,9 +476,11 @@ class Upscale2D(keras.layers.Layer):
 class Downscale2D(keras.layers.Layer):
     """Box-filter downscaling by an integer factor."""
 
-    def __init__(self,
-                 factor=2,                  # Integer downscaling factor.
-                 **kwargs):
+    def __init__(
+        self,
+        factor=2,  # Integer downscaling factor.
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.factor = int(factor)
 
@@ -438,17 +496,21 @@ class Downscale2D(keras.layers.Layer):
         config.update(factor=self.factor)
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ToRGB(EqualizedConv2D):
     """`ToRGB_lod<lod>` of both papers: the linear 1x1 conv (gain 1, with bias) from features to an image."""
 
-    def __init__(self,
-                 lod,                       # Level of detail of its resolution (0 = full).
-                 num_channels=3,            # Image channels.
-                 use_wscale=True,           # Equalized learning rate?
-                 **kwargs):                 # Layer kwargs.
+    def __init__(
+        self,
+        lod,  # Level of detail of its resolution (0 = full).
+        num_channels=3,  # Image channels.
+        use_wscale=True,  # Equalized learning rate?
+        **kwargs,  # Layer kwargs.
+    ):
         kwargs.setdefault("name", f"ToRGB_lod{int(lod)}")
         super().__init__(int(num_channels), 1, gain=1.0, use_wscale=use_wscale, use_bias=True, **kwargs)
         self.lod = int(lod)
@@ -461,7 +523,7 @@ class ToRGB(EqualizedConv2D):
 
     def get_config(self):
         config = super().get_config()
-        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by ToRGB.
+        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):  # Fixed by ToRGB.
             config.pop(key)
         return {**config, "lod": self.lod, "num_channels": self.num_channels}
 
@@ -474,11 +536,13 @@ class FromRGB(EqualizedConv2D):
     paper's code has its own nonlinearity.
     """
 
-    def __init__(self,
-                 lod,                       # Level of detail of its resolution (0 = full).
-                 channels,                  # Output feature maps.
-                 use_wscale=True,           # Equalized learning rate?
-                 **kwargs):                 # Layer kwargs.
+    def __init__(
+        self,
+        lod,  # Level of detail of its resolution (0 = full).
+        channels,  # Output feature maps.
+        use_wscale=True,  # Equalized learning rate?
+        **kwargs,  # Layer kwargs.
+    ):
         kwargs.setdefault("name", f"FromRGB_lod{int(lod)}")
         super().__init__(int(channels), 1, use_wscale=use_wscale, use_bias=True, **kwargs)
         self.lod = int(lod)
@@ -491,11 +555,13 @@ class FromRGB(EqualizedConv2D):
 
     def get_config(self):
         config = super().get_config()
-        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):    # Fixed by FromRGB.
+        for key in ("filters", "kernel_size", "gain", "lrmul", "use_bias"):  # Fixed by FromRGB.
             config.pop(key)
         return {**config, "lod": self.lod, "channels": self.channels}
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LerpClip(keras.layers.Layer):
@@ -509,4 +575,5 @@ class LerpClip(keras.layers.Layer):
     def compute_output_shape(self, a_shape, b_shape, t_shape):
         return tuple(a_shape)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

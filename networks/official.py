@@ -42,8 +42,9 @@ try:  # numpy >= 2 names the module numpy._core; 1.x pickles still say numpy.cor
 except ImportError:  # pragma: no cover - numpy 1.x
     from numpy.core import multiarray as _np_multiarray
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Errors.
+
 
 class OfficialPickleError(ValueError):
     """A file cannot be read as (or written to) an official network pickle."""
@@ -52,19 +53,22 @@ class OfficialPickleError(ValueError):
 class UnsafePickleError(OfficialPickleError):
     """A pickle references a global that a network snapshot never contains."""
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # State.
+
 
 @dataclasses.dataclass
 class NetworkState:
     """The plain data of one pickled official Network."""
-    version: int                                    # 2 = ProGAN tfutil, 3 = StyleGAN dnnlib.
-    name: str                                       # 'G', 'D', 'Gs', 'G_mapping', ...
-    static_kwargs: dict                             # Keyword arguments of the build function.
-    build_module_src: str                           # Source of the build module (never executed).
-    build_func_name: str                            # 'G_paper', 'D_paper', 'G_style', 'D_basic', ...
-    variables: collections.OrderedDict              # Official name -> np.ndarray, in creation order.
-    components: dict = dataclasses.field(default_factory=dict)   # Name -> NetworkState (StyleGAN).
+
+    version: int  # 2 = ProGAN tfutil, 3 = StyleGAN dnnlib.
+    name: str  # 'G', 'D', 'Gs', 'G_mapping', ...
+    static_kwargs: dict  # Keyword arguments of the build function.
+    build_module_src: str  # Source of the build module (never executed).
+    build_func_name: str  # 'G_paper', 'D_paper', 'G_style', 'D_basic', ...
+    variables: collections.OrderedDict  # Official name -> np.ndarray, in creation order.
+    components: dict = dataclasses.field(default_factory=dict)  # Name -> NetworkState (StyleGAN).
 
 
 class _PickledNetwork:
@@ -95,17 +99,20 @@ STYLEGAN_BUILD_FUNCS = ("G_style", "D_basic")
 # import of the official module that defines it: unpickled by the official code run from its own
 # checkout (repository root on sys.path), the snapshot builds that checkout's networks. Our reader
 # never executes it; it only keeps it as text.
-PROGAN_BUILD_MODULE_SRC = "from networks import *\n"                       # progressive_growing_of_gans/networks.py
-STYLEGAN_BUILD_MODULE_SRC = "from training.networks_stylegan import *\n"   # stylegan/training/networks_stylegan.py
+PROGAN_BUILD_MODULE_SRC = "from networks import *\n"  # progressive_growing_of_gans/networks.py
+STYLEGAN_BUILD_MODULE_SRC = "from training.networks_stylegan import *\n"  # stylegan/training/networks_stylegan.py
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Restricted unpickler.
 
-def _checked_frombuffer(buffer,            # In-band bytes of the array (bytes, bytearray or PickleBuffer).
-                        dtype,             # np.dtype, itself unpickled through the admitted `numpy.dtype`.
-                        shape,             # Tuple of non-negative ints.
-                        order,             # 'C' or 'F' ('K' with axis_order, numpy 2).
-                        axis_order=None):  # Axis permutation for order 'K' (numpy 2 only).
+
+def _checked_frombuffer(
+    buffer,  # In-band bytes of the array (bytes, bytearray or PickleBuffer).
+    dtype,  # np.dtype, itself unpickled through the admitted `numpy.dtype`.
+    shape,  # Tuple of non-negative ints.
+    order,  # 'C' or 'F' ('K' with axis_order, numpy 2).
+    axis_order=None,  # Axis permutation for order 'K' (numpy 2 only).
+):
     """What numpy's `_frombuffer` does for a protocol-5 array, for plain numeric dtypes only.
 
     numpy's own function would build whatever dtype it is given; an object dtype (or a
@@ -129,17 +136,17 @@ def _checked_frombuffer(buffer,            # In-band bytes of the array (bytes, 
 _SAFE_GLOBALS = {
     ("tfutil", "Network"): _PickledNetwork,
     ("dnnlib.tflib.network", "Network"): _PickledNetwork,
-    ("network", "Network"): _PickledNetwork,                # Theano-era pickles (legacy.py:23-26).
+    ("network", "Network"): _PickledNetwork,  # Theano-era pickles (legacy.py:23-26).
     ("numpy.core.multiarray", "_reconstruct"): _np_multiarray._reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _np_multiarray._reconstruct,
     ("numpy.core.multiarray", "scalar"): _np_multiarray.scalar,
     ("numpy._core.multiarray", "scalar"): _np_multiarray.scalar,
-    ("numpy.core.numeric", "_frombuffer"): _checked_frombuffer,     # Protocol 5, numpy 1.x.
-    ("numpy._core.numeric", "_frombuffer"): _checked_frombuffer,    # Protocol 5, numpy 2.
+    ("numpy.core.numeric", "_frombuffer"): _checked_frombuffer,  # Protocol 5, numpy 1.x.
+    ("numpy._core.numeric", "_frombuffer"): _checked_frombuffer,  # Protocol 5, numpy 2.
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("collections", "OrderedDict"): collections.OrderedDict,
-    ("_codecs", "encode"): codecs.encode,                    # Bytes in protocol <= 2 pickles from Python 3.
+    ("_codecs", "encode"): codecs.encode,  # Bytes in protocol <= 2 pickles from Python 3.
 }
 
 
@@ -160,10 +167,12 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         raise UnsafePickleError(f"refusing persistent id in {self._path}: not a network snapshot")
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Reading.
 
-def read_pickle(path):              # Path of an official (or our) network pickle.
+
+def read_pickle(path):  # Path of an official (or our) network pickle.
     """Read a network pickle without executing anything; return a tuple of `NetworkState`.
 
     A snapshot gives (G, D, Gs); a file holding a single Network gives a 1-tuple.
@@ -178,17 +187,19 @@ def read_pickle(path):              # Path of an official (or our) network pickl
     except OfficialPickleError as error:
         if path in str(error):
             raise
-        raise type(error)(f"{path}: {error}") from None   # Raised by _checked_frombuffer, which lacks the path.
+        raise type(error)(f"{path}: {error}") from None  # Raised by _checked_frombuffer, which lacks the path.
     except MemoryError:
         raise OfficialPickleError(f"{path}: out of memory while reading the pickle") from None
     except Exception as error:  # pickle raises many types on corrupt input.
-        raise OfficialPickleError(f"{path} is not a readable network pickle (truncated or not a pickle: "
-                                  f"{type(error).__name__}: {error})") from None
+        raise OfficialPickleError(
+            f"{path} is not a readable network pickle (truncated or not a pickle: {type(error).__name__}: {error})"
+        ) from None
     networks = obj if isinstance(obj, (tuple, list)) else (obj,)
     if not networks or not all(isinstance(net, _PickledNetwork) for net in networks):
         kinds = ", ".join(sorted({type(net).__name__ for net in networks})) or "nothing"
-        raise OfficialPickleError(f"{path} holds {type(obj).__name__} of {kinds}, not network objects; "
-                                  f"expected a snapshot tuple (G, D, Gs)")
+        raise OfficialPickleError(
+            f"{path} holds {type(obj).__name__} of {kinds}, not network objects; expected a snapshot tuple (G, D, Gs)"
+        )
     return tuple(_to_state(net, path) for net in networks)
 
 
@@ -206,34 +217,45 @@ def _to_state(net, path):
                 raise TypeError(f"variable {name!r} has dtype {array.dtype}")
             variables[str(name)] = array
         components = {str(key): _to_state(comp, path) for key, comp in dict(state.get("components", {})).items()}
-        return NetworkState(version=int(state["version"]), name=str(state["name"]),
-                            static_kwargs=dict(state["static_kwargs"]),
-                            build_module_src=str(state.get("build_module_src", "")),
-                            build_func_name=str(state["build_func_name"]),
-                            variables=variables, components=components)
+        return NetworkState(
+            version=int(state["version"]),
+            name=str(state["name"]),
+            static_kwargs=dict(state["static_kwargs"]),
+            build_module_src=str(state.get("build_module_src", "")),
+            build_func_name=str(state["build_func_name"]),
+            variables=variables,
+            components=components,
+        )
     except OfficialPickleError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise OfficialPickleError(f"{path}: malformed Network state ({type(error).__name__}: {error})") from None
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Theano-era states (legacy.py:38-94): converted in numpy, no code executed.
 
-_THEANO_REMAP = {"G_paper": "G_paper", "G_progressive_8": "G_paper",
-                 "D_paper": "D_paper", "D_progressive_8": "D_paper"}
+_THEANO_REMAP = {"G_paper": "G_paper", "G_progressive_8": "G_paper", "D_paper": "D_paper", "D_progressive_8": "D_paper"}
 
 
 def _convert_theano_state(state, path):
     spec = dict(state.get("build_func_spec", {}))
     func = spec.pop("func", None)
     if func not in _THEANO_REMAP:
-        raise OfficialPickleError(f"{path}: unsupported Theano network {func!r}; only "
-                                  f"{sorted(_THEANO_REMAP)} can be converted")
+        raise OfficialPickleError(
+            f"{path}: unsupported Theano network {func!r}; only {sorted(_THEANO_REMAP)} can be converted"
+        )
     resolution_log2 = int(np.log2(spec.get("resolution", 32)))
     use_wscale = spec.get("use_wscale", True)
-    for key, default in (("label_size", 0), ("use_batchnorm", False), ("tanh_at_end", None),
-                         ("mbstat_func", "Tstdeps"), ("mbstat_avg", "all"), ("mbdisc_kernels", None),
-                         ("use_layernorm", False)):
+    for key, default in (
+        ("label_size", 0),
+        ("use_batchnorm", False),
+        ("tanh_at_end", None),
+        ("mbstat_func", "Tstdeps"),
+        ("mbstat_avg", "all"),
+        ("mbdisc_kernels", None),
+        ("use_layernorm", False),
+    ):
         if spec.pop(key, default) != default:
             raise OfficialPickleError(f"{path}: Theano network uses {key}, which G_paper/D_paper cannot express")
     spec.pop("use_gdrop", None)
@@ -241,7 +263,7 @@ def _convert_theano_state(state, path):
     spec["mbstd_group_size"] = 16
     params = iter(state["param_values"])
     relu, linear = np.sqrt(2), 1.0
-    conv = lambda w: np.asarray(w).transpose(2, 3, 1, 0)[::-1, ::-1]    # Theano true conv -> HWIO correlation.
+    conv = lambda w: np.asarray(w).transpose(2, 3, 1, 0)[::-1, ::-1]  # Theano true conv -> HWIO correlation.
     rgb = lambda w: np.asarray(w)[np.newaxis, np.newaxis]
     variables = []
 
@@ -255,34 +277,45 @@ def _convert_theano_state(state, path):
         layer("4x4/Dense", relu / 4, w.reshape(w.shape[0], -1))
         layer("4x4/Conv", relu, conv(next(params)))
         for res in range(3, resolution_log2 + 1):
-            layer(f"{2 ** res}x{2 ** res}/Conv0", relu, conv(next(params)))
-            layer(f"{2 ** res}x{2 ** res}/Conv1", relu, conv(next(params)))
+            layer(f"{2**res}x{2**res}/Conv0", relu, conv(next(params)))
+            layer(f"{2**res}x{2**res}/Conv1", relu, conv(next(params)))
         for lod in range(0, resolution_log2 - 1):
             layer(f"ToRGB_lod{lod}", linear, rgb(next(params)))
     else:
         layer("FromRGB_lod0", relu, rgb(next(params)))
         for res in range(resolution_log2, 2, -1):
-            layer(f"{2 ** res}x{2 ** res}/Conv0", relu, conv(next(params)))
-            layer(f"{2 ** res}x{2 ** res}/Conv1", relu, conv(next(params)))
+            layer(f"{2**res}x{2**res}/Conv0", relu, conv(next(params)))
+            layer(f"{2**res}x{2**res}/Conv1", relu, conv(next(params)))
             layer(f"FromRGB_lod{resolution_log2 - (res - 1)}", relu, rgb(next(params)))
         layer("4x4/Conv", relu, conv(next(params)))
         w = np.asarray(next(params))[:, :, ::-1, ::-1]
         layer("4x4/Dense0", relu, w.reshape(w.shape[0], -1).transpose())
         layer("4x4/Dense1", linear, next(params))
     variables.append(("lod", state["toplevel_params"]["cur_lod"]))
-    return dict(version=2, name=func, build_module_src="", build_func_name=_THEANO_REMAP[func],
-                static_kwargs=spec, variables=variables)
+    return dict(
+        version=2,
+        name=func,
+        build_module_src="",
+        build_func_name=_THEANO_REMAP[func],
+        static_kwargs=spec,
+        variables=variables,
+    )
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Building Keras networks from states.
 
-def network_from_state(state,       # A NetworkState, e.g. from `read_pickle`.
-                       path=None):  # File name for error messages.
+
+def network_from_state(
+    state,  # A NetworkState, e.g. from `read_pickle`.
+    path=None,  # File name for error messages.
+):
     """Build the Keras network described by an official state and load its variables (incl. lod)."""
     where = f"{path}: " if path else ""
     func = state.build_func_name
     if func in STYLEGAN_BUILD_FUNCS:
         from networks import stylegan  # Imported lazily: ProGAN users need not load StyleGAN.
+
         try:
             return stylegan.from_official_state(state)
         except OfficialPickleError:
@@ -290,12 +323,15 @@ def network_from_state(state,       # A NetworkState, e.g. from `read_pickle`.
         except ValueError as error:
             raise OfficialPickleError(f"{where}cannot build {func} {state.name!r}: {error}") from None
     if func not in PROGAN_BUILD_FUNCS:
-        raise OfficialPickleError(f"{where}network {state.name!r} has unknown build_func_name {func!r}; "
-                                  f"supported: {', '.join(PROGAN_BUILD_FUNCS + STYLEGAN_BUILD_FUNCS)}")
+        raise OfficialPickleError(
+            f"{where}network {state.name!r} has unknown build_func_name {func!r}; "
+            f"supported: {', '.join(PROGAN_BUILD_FUNCS + STYLEGAN_BUILD_FUNCS)}"
+        )
     from networks import progan
+
     cls = progan.Generator if func == "G_paper" else progan.Discriminator
-    kwargs = cls.known_kwargs(state.static_kwargs)     # The official build function ignores the rest.
-    kwargs.pop("name", None)                           # The network is named after the state.
+    kwargs = cls.known_kwargs(state.static_kwargs)  # The official build function ignores the rest.
+    kwargs.pop("name", None)  # The network is named after the state.
     if "fused_scale" not in kwargs:
         unfused = "8x8/Conv0/weight" if func == "G_paper" else "8x8/Conv1/weight"
         if unfused in state.variables:
@@ -312,17 +348,19 @@ def _keras_name(name):
     return str(name).replace("/", "_") or "network"
 
 
-def load_pickle(path):              # Path of an official snapshot (G, D, Gs).
+def load_pickle(path):  # Path of an official snapshot (G, D, Gs).
     """Load an official snapshot pickle as Keras models `(G, D, Gs)` with their stored lod and weights."""
     states = read_pickle(path)
     if len(states) != 3:
         raise OfficialPickleError(f"{path} holds {len(states)} network(s), expected a snapshot (G, D, Gs)")
     return tuple(network_from_state(state, path) for state in states)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Writing.
 
-def network_to_state(net):          # A network implementing the official-state protocol.
+
+def network_to_state(net):  # A network implementing the official-state protocol.
     """Capture a network's official state: kwargs, build function and variable values."""
     components = {key: network_to_state(comp) for key, comp in net.official_components().items()}
     variables = collections.OrderedDict()
@@ -333,12 +371,20 @@ def network_to_state(net):          # A network implementing the official-state 
         variables[name] = value[()] if value.ndim == 0 else value  # Scalars as numpy scalars, as TF1 returns.
     func = net.official_build_func_name
     version = 2 if func in PROGAN_BUILD_FUNCS and not components else 3
-    static_kwargs = {str(key): _plain(value, f"{net.name} static kwarg {key!r}")
-                     for key, value in net.official_static_kwargs().items()}
+    static_kwargs = {
+        str(key): _plain(value, f"{net.name} static kwarg {key!r}")
+        for key, value in net.official_static_kwargs().items()
+    }
     source = PROGAN_BUILD_MODULE_SRC if func in PROGAN_BUILD_FUNCS else STYLEGAN_BUILD_MODULE_SRC
-    return NetworkState(version=version, name=net.name, static_kwargs=static_kwargs,
-                        build_module_src=source, build_func_name=func, variables=variables,
-                        components=components)
+    return NetworkState(
+        version=version,
+        name=net.name,
+        static_kwargs=static_kwargs,
+        build_module_src=source,
+        build_func_name=func,
+        variables=variables,
+        components=components,
+    )
 
 
 def _plain(value, what):
@@ -362,8 +408,11 @@ def _to_pickled(state):
     obj.state = dict(version=state.version, name=state.name, static_kwargs=dict(state.static_kwargs))
     if state.version != 2:
         obj.state["components"] = {key: _to_pickled(comp) for key, comp in state.components.items()}
-    obj.state.update(build_module_src=state.build_module_src, build_func_name=state.build_func_name,
-                     variables=list(state.variables.items()))
+    obj.state.update(
+        build_module_src=state.build_module_src,
+        build_func_name=state.build_func_name,
+        variables=list(state.variables.items()),
+    )
     return obj
 
 
@@ -392,10 +441,12 @@ class _OfficialPickler(pickle._Pickler):
         self.memoize(obj)
 
 
-def save_pickle(path,               # Destination .pkl path; written atomically.
-                G,                  # Generator being trained.
-                D,                  # Discriminator.
-                Gs):                # Moving average of G.
+def save_pickle(
+    path,  # Destination .pkl path; written atomically.
+    G,  # Generator being trained.
+    D,  # Discriminator.
+    Gs,  # Moving average of G.
+):
     """Write `(G, D, Gs)` as an official snapshot pickle (protocol 4), via a temp file and rename."""
     path = os.fspath(path)
     objects = tuple(_to_pickled(network_to_state(net)) for net in (G, D, Gs))
@@ -405,4 +456,5 @@ def save_pickle(path,               # Destination .pkl path; written atomically.
     with files.atomic_path(path) as tmp, open(tmp, "wb") as file:
         _OfficialPickler(file, protocol=4).dump(objects)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -17,16 +17,17 @@ compute dtype. The official-state protocol is `base.Network`'s.
 
 import collections
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from keras import ops
 
 from networks import base
 from networks import layers as L
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Helpers.
+
 
 def _official_variables(**layers):  # Official sublayer name -> layer, or (layer, separate Bias layer).
     """Ordered 'Name/weight', 'Name/bias' variables of a block's sublayers, in the order given."""
@@ -37,39 +38,49 @@ def _official_variables(**layers):  # Official sublayer name -> layer, or (layer
     return collections.OrderedDict(items)
 
 
-def _act(x,                         # Features.
-         use_leakyrelu=True):       # True = leaky ReLU (alpha 0.2), False = ReLU.
+def _act(
+    x,  # Features.
+    use_leakyrelu=True,  # True = leaky ReLU (alpha 0.2), False = ReLU.
+):
     """The official activation of both networks."""
     return ops.leaky_relu(x, 0.2) if use_leakyrelu else ops.relu(x)
 
 
-def _cond(pred,                     # Scalar boolean tensor.
-          true_fn,                  # Called when pred holds.
-          false_fn):                # Called otherwise.
+def _cond(
+    pred,  # Scalar boolean tensor.
+    true_fn,  # Called when pred holds.
+    false_fn,  # Called otherwise.
+):
     """`tf.cond` in graphs; a plain Python branch when executing eagerly."""
     if tf.executing_eagerly():
         return true_fn() if bool(pred) else false_fn()
     return tf.cond(pred, true_fn, false_fn)
 
 
-def _cset(cur_fn,                   # Current lazily evaluated result.
-          new_cond,                 # When this holds, ...
-          new_fn):                  # ... this replaces it.
+def _cset(
+    cur_fn,  # Current lazily evaluated result.
+    new_cond,  # When this holds, ...
+    new_fn,  # ... this replaces it.
+):
     """Lazily chain a conditional, as the official `cset` (networks.py:17)."""
     return lambda: _cond(new_cond, new_fn, cur_fn)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Generator blocks.
+
 
 class _GeneratorLayers(keras.layers.Layer):
     """Options shared by the generator blocks: each conv is followed by act and pixelnorm."""
 
-    def __init__(self,
-                 use_wscale=True,           # Enable equalized learning rate?
-                 use_pixelnorm=True,        # Pixelwise feature vector normalization after each conv?
-                 pixelnorm_epsilon=1e-8,    # Constant epsilon for pixelwise feature vector normalization.
-                 use_leakyrelu=True,        # True = leaky ReLU, False = ReLU.
-                 **kwargs):                 # Layer kwargs.
+    def __init__(
+        self,
+        use_wscale=True,  # Enable equalized learning rate?
+        use_pixelnorm=True,  # Pixelwise feature vector normalization after each conv?
+        pixelnorm_epsilon=1e-8,  # Constant epsilon for pixelwise feature vector normalization.
+        use_leakyrelu=True,  # True = leaky ReLU, False = ReLU.
+        **kwargs,  # Layer kwargs.
+    ):
         super().__init__(**kwargs)
         self.use_wscale = bool(use_wscale)
         self.use_pixelnorm = bool(use_pixelnorm)
@@ -87,8 +98,12 @@ class _GeneratorLayers(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(use_wscale=self.use_wscale, use_pixelnorm=self.use_pixelnorm,
-                      pixelnorm_epsilon=self.pixelnorm_epsilon, use_leakyrelu=self.use_leakyrelu)
+        config.update(
+            use_wscale=self.use_wscale,
+            use_pixelnorm=self.use_pixelnorm,
+            pixelnorm_epsilon=self.pixelnorm_epsilon,
+            use_leakyrelu=self.use_leakyrelu,
+        )
         return config
 
 
@@ -103,20 +118,23 @@ class GeneratorInputBlock(_GeneratorLayers):
 
     official_scope = "4x4"
 
-    def __init__(self,
-                 channels,                  # Feature maps, nf(1).
-                 normalize_latents=True,    # Normalize the latent vectors before the Dense?
-                 **kwargs):                 # _GeneratorLayers options and Layer kwargs.
+    def __init__(
+        self,
+        channels,  # Feature maps, nf(1).
+        normalize_latents=True,  # Normalize the latent vectors before the Dense?
+        **kwargs,  # _GeneratorLayers options and Layer kwargs.
+    ):
         kwargs.setdefault("name", self.official_scope)
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.normalize_latents = bool(normalize_latents)
-        self.dense = self._equalized(L.EqualizedDense, self.channels * 16, gain=np.sqrt(2) / 4,
-                                     use_bias=False, name="4x4_Dense")
+        self.dense = self._equalized(
+            L.EqualizedDense, self.channels * 16, gain=np.sqrt(2) / 4, use_bias=False, name="4x4_Dense"
+        )
         self.dense_bias = L.Bias(name="4x4_Dense_bias", dtype=self.dtype_policy)
         self.conv = self._equalized(L.EqualizedConv2D, self.channels, 3, name="4x4_Conv")
 
-    def build(self, input_shape):   # [N, latent_size + label_size].
+    def build(self, input_shape):  # [N, latent_size + label_size].
         self.dense.build(input_shape)
         self.dense_bias.build((None, 4, 4, self.channels))
         self.conv.build((None, 4, 4, self.channels))
@@ -125,7 +143,7 @@ class GeneratorInputBlock(_GeneratorLayers):
         if self.normalize_latents:
             x = L.pixel_norm(x, self.pixelnorm_epsilon)
         x = self.dense(x)
-        x = L.unflatten_nchw(x, x.shape[-1] // 16, 4, 4)                    # [NHWC]
+        x = L.unflatten_nchw(x, x.shape[-1] // 16, 4, 4)  # [NHWC]
         x = self._act_pn(self.dense_bias(x))
         return self._act_pn(self.conv(x))
 
@@ -150,11 +168,13 @@ class GeneratorBlock(_GeneratorLayers):
     followed by act + pixelnorm (networks.py:199-204).
     """
 
-    def __init__(self,
-                 resolution,                # Output resolution S of this block.
-                 channels,                  # Output feature maps, nf(log2(S) - 1).
-                 fused_scale=True,          # True = fused upscale2d + conv2d, False = separate upscale2d.
-                 **kwargs):                 # _GeneratorLayers options and Layer kwargs.
+    def __init__(
+        self,
+        resolution,  # Output resolution S of this block.
+        channels,  # Output feature maps, nf(log2(S) - 1).
+        fused_scale=True,  # True = fused upscale2d + conv2d, False = separate upscale2d.
+        **kwargs,  # _GeneratorLayers options and Layer kwargs.
+    ):
         scope = f"{int(resolution)}x{int(resolution)}"
         kwargs.setdefault("name", scope)
         super().__init__(**kwargs)
@@ -163,13 +183,14 @@ class GeneratorBlock(_GeneratorLayers):
         self.channels = int(channels)
         self.fused_scale = bool(fused_scale)
         if self.fused_scale:
-            self.conv0 = self._equalized(L.UpscaleConv2D, self.channels, 3, transposed_weight=True,
-                                         name=f"{scope}_Conv0_up")
+            self.conv0 = self._equalized(
+                L.UpscaleConv2D, self.channels, 3, transposed_weight=True, name=f"{scope}_Conv0_up"
+            )
         else:
             self.conv0 = self._equalized(L.EqualizedConv2D, self.channels, 3, name=f"{scope}_Conv0")
         self.conv1 = self._equalized(L.EqualizedConv2D, self.channels, 3, name=f"{scope}_Conv1")
 
-    def build(self, input_shape):   # [N, S/2, S/2, C_in].
+    def build(self, input_shape):  # [N, S/2, S/2, C_in].
         size = self.resolution
         if self.fused_scale:
             self.conv0.build((None, size // 2, size // 2, input_shape[-1]))
@@ -198,8 +219,9 @@ class GeneratorBlock(_GeneratorLayers):
         return config
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Discriminator blocks.
+
 
 @keras.saving.register_keras_serializable(package="progan")
 class DiscriminatorBlock(keras.layers.Layer):
@@ -209,13 +231,15 @@ class DiscriminatorBlock(keras.layers.Layer):
     conv followed by leaky ReLU (networks.py:270-276).
     """
 
-    def __init__(self,
-                 resolution,                # Input resolution S of this block.
-                 channels,                  # Feature maps of Conv0, nf(log2(S) - 1).
-                 out_channels,              # Output feature maps, nf(log2(S) - 2).
-                 fused_scale=True,          # True = fused conv2d + downscale2d, False = separate downscale2d.
-                 use_wscale=True,           # Enable equalized learning rate?
-                 **kwargs):                 # Layer kwargs.
+    def __init__(
+        self,
+        resolution,  # Input resolution S of this block.
+        channels,  # Feature maps of Conv0, nf(log2(S) - 1).
+        out_channels,  # Output feature maps, nf(log2(S) - 2).
+        fused_scale=True,  # True = fused conv2d + downscale2d, False = separate downscale2d.
+        use_wscale=True,  # Enable equalized learning rate?
+        **kwargs,  # Layer kwargs.
+    ):
         scope = f"{int(resolution)}x{int(resolution)}"
         kwargs.setdefault("name", scope)
         super().__init__(**kwargs)
@@ -232,7 +256,7 @@ class DiscriminatorBlock(keras.layers.Layer):
         else:
             self.conv1 = L.EqualizedConv2D(self.out_channels, 3, name=f"{scope}_Conv1", **common)
 
-    def build(self, input_shape):   # [N, S, S, C_in].
+    def build(self, input_shape):  # [N, S, S, C_in].
         size = self.resolution
         self.conv0.build((None, size, size, input_shape[-1]))
         self.conv1.build((None, size, size, self.channels))
@@ -253,8 +277,13 @@ class DiscriminatorBlock(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(resolution=self.resolution, channels=self.channels, out_channels=self.out_channels,
-                      fused_scale=self.fused_scale, use_wscale=self.use_wscale)
+        config.update(
+            resolution=self.resolution,
+            channels=self.channels,
+            out_channels=self.out_channels,
+            fused_scale=self.fused_scale,
+            use_wscale=self.use_wscale,
+        )
         return config
 
 
@@ -268,13 +297,15 @@ class DiscriminatorEpilogue(keras.layers.Layer):
 
     official_scope = "4x4"
 
-    def __init__(self,
-                 channels,                  # Feature maps of Conv, nf(1).
-                 dense_channels,            # Features of Dense0, nf(0).
-                 label_size=0,              # Dimensionality of the labels, 0 if no labels.
-                 mbstd_group_size=4,        # Group size for the minibatch standard deviation layer, <= 1 = off.
-                 use_wscale=True,           # Enable equalized learning rate?
-                 **kwargs):                 # Layer kwargs.
+    def __init__(
+        self,
+        channels,  # Feature maps of Conv, nf(1).
+        dense_channels,  # Features of Dense0, nf(0).
+        label_size=0,  # Dimensionality of the labels, 0 if no labels.
+        mbstd_group_size=4,  # Group size for the minibatch standard deviation layer, <= 1 = off.
+        use_wscale=True,  # Enable equalized learning rate?
+        **kwargs,  # Layer kwargs.
+    ):
         kwargs.setdefault("name", self.official_scope)
         super().__init__(**kwargs)
         self.channels = int(channels)
@@ -287,7 +318,7 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         self.dense0 = L.EqualizedDense(self.dense_channels, name="4x4_Dense0", **common)
         self.dense1 = L.EqualizedDense(1 + self.label_size, gain=1.0, name="4x4_Dense1", **common)
 
-    def build(self, input_shape):   # [N, 4, 4, C_in].
+    def build(self, input_shape):  # [N, 4, 4, C_in].
         mbstd_channels = 1 if self.mbstd_group_size > 1 else 0
         self.conv.build((None, 4, 4, input_shape[-1] + mbstd_channels))
         self.dense0.build((None, self.channels * 16))
@@ -309,12 +340,19 @@ class DiscriminatorEpilogue(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(channels=self.channels, dense_channels=self.dense_channels, label_size=self.label_size,
-                      mbstd_group_size=self.mbstd_group_size, use_wscale=self.use_wscale)
+        config.update(
+            channels=self.channels,
+            dense_channels=self.dense_channels,
+            label_size=self.label_size,
+            mbstd_group_size=self.mbstd_group_size,
+            use_wscale=self.use_wscale,
+        )
         return config
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Networks.
+
 
 class _ProGANNetwork(base.Network):
     """What G_paper and D_paper share: their config as attributes and official kwargs."""
@@ -329,7 +367,7 @@ class _ProGANNetwork(base.Network):
         config["fmap_decay"] = float(config["fmap_decay"])
         self._config = config
         for key, value in config.items():
-            if key != "dtype":      # Keras owns `dtype`; the argument stays in get_config().
+            if key != "dtype":  # Keras owns `dtype`; the argument stays in get_config().
                 setattr(self, key, value)
 
     def _nf(self, stage):
@@ -357,40 +395,58 @@ class Generator(_ProGANNetwork):
 
     official_build_func_name = "G_paper"
 
-    def __init__(self,
-                 num_channels=1,            # Number of output color channels.
-                 resolution=32,             # Output resolution.
-                 label_size=0,              # Dimensionality of the labels, 0 if no labels.
-                 fmap_base=8192,            # Overall multiplier for the number of feature maps.
-                 fmap_decay=1.0,            # log2 feature map reduction when doubling the resolution.
-                 fmap_max=512,              # Maximum number of feature maps in any layer.
-                 latent_size=None,          # Dimensionality of the latent vectors. None = nf(0).
-                 normalize_latents=True,    # Normalize latent vectors (with labels) before the first layer?
-                 use_wscale=True,           # Enable equalized learning rate?
-                 use_pixelnorm=True,        # Enable pixelwise feature vector normalization?
-                 pixelnorm_epsilon=1e-8,    # Constant epsilon for pixelwise feature vector normalization.
-                 use_leakyrelu=True,        # True = leaky ReLU, False = ReLU.
-                 fused_scale=True,          # True = fused upscale2d + conv2d, False = separate upscale2d.
-                 dtype="float32",           # Activation dtype: 'float32', 'float16', 'bfloat16' (mixed).
-                 structure=None,            # 'recursive' (None) = only the levels lod needs; 'linear' = all
-                                            # levels (official template graph); 'nested' = official nested tf.cond.
-                 name="G",                  # Network name.
-                 **kwargs):                 # Keras Model kwargs (e.g. trainable).
+    def __init__(
+        self,
+        num_channels=1,  # Number of output color channels.
+        resolution=32,  # Output resolution.
+        label_size=0,  # Dimensionality of the labels, 0 if no labels.
+        fmap_base=8192,  # Overall multiplier for the number of feature maps.
+        fmap_decay=1.0,  # log2 feature map reduction when doubling the resolution.
+        fmap_max=512,  # Maximum number of feature maps in any layer.
+        latent_size=None,  # Dimensionality of the latent vectors. None = nf(0).
+        normalize_latents=True,  # Normalize latent vectors (with labels) before the first layer?
+        use_wscale=True,  # Enable equalized learning rate?
+        use_pixelnorm=True,  # Enable pixelwise feature vector normalization?
+        pixelnorm_epsilon=1e-8,  # Constant epsilon for pixelwise feature vector normalization.
+        use_leakyrelu=True,  # True = leaky ReLU, False = ReLU.
+        fused_scale=True,  # True = fused upscale2d + conv2d, False = separate upscale2d.
+        dtype="float32",  # Activation dtype: 'float32', 'float16', 'bfloat16' (mixed).
+        structure=None,  # 'recursive' (None) = only the levels lod needs; 'linear' = all
+        # levels (official template graph); 'nested' = official nested tf.cond.
+        name="G",  # Network name.
+        **kwargs,  # Keras Model kwargs (e.g. trainable).
+    ):
         super().__init__(name=name, dtype=base.dtype_policy(dtype), **kwargs)
         self.resolution_log2 = base.resolution_log2(resolution)
         self.structure = base.check_structure(structure, self.STRUCTURES)
         if latent_size is None:
             latent_size = base.num_features(0, fmap_base, fmap_decay, fmap_max)
-        self._expose_config(dict(
-            num_channels=int(num_channels), resolution=int(resolution), label_size=int(label_size),
-            fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max, latent_size=int(latent_size),
-            normalize_latents=bool(normalize_latents), use_wscale=bool(use_wscale),
-            use_pixelnorm=bool(use_pixelnorm), pixelnorm_epsilon=float(pixelnorm_epsilon),
-            use_leakyrelu=bool(use_leakyrelu), fused_scale=bool(fused_scale), dtype=dtype))
+        self._expose_config(
+            dict(
+                num_channels=int(num_channels),
+                resolution=int(resolution),
+                label_size=int(label_size),
+                fmap_base=fmap_base,
+                fmap_decay=fmap_decay,
+                fmap_max=fmap_max,
+                latent_size=int(latent_size),
+                normalize_latents=bool(normalize_latents),
+                use_wscale=bool(use_wscale),
+                use_pixelnorm=bool(use_pixelnorm),
+                pixelnorm_epsilon=float(pixelnorm_epsilon),
+                use_leakyrelu=bool(use_leakyrelu),
+                fused_scale=bool(fused_scale),
+                dtype=dtype,
+            )
+        )
         nf, R = self._nf, self.resolution_log2
-        layer_kwargs = dict(use_wscale=self.use_wscale, use_pixelnorm=self.use_pixelnorm,
-                            pixelnorm_epsilon=self.pixelnorm_epsilon, use_leakyrelu=self.use_leakyrelu,
-                            dtype=self.dtype_policy)
+        layer_kwargs = dict(
+            use_wscale=self.use_wscale,
+            use_pixelnorm=self.use_pixelnorm,
+            pixelnorm_epsilon=self.pixelnorm_epsilon,
+            use_leakyrelu=self.use_leakyrelu,
+            dtype=self.dtype_policy,
+        )
         torgb = lambda res: L.ToRGB(R - res, self.num_channels, use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
         # Built one after the other, as the official graph creates its variables.
@@ -401,7 +457,7 @@ class Generator(_ProGANNetwork):
         self.to_rgb[0].build((None, 4, 4, nf(1)))
         self.blocks = []
         for res in range(3, R + 1):
-            size = 2 ** res
+            size = 2**res
             block = GeneratorBlock(size, nf(res - 1), fused_scale=self.fused_scale, **layer_kwargs)
             block.build((None, size // 2, size // 2, nf(res - 2)))
             self.blocks.append(block)
@@ -427,10 +483,12 @@ class Generator(_ProGANNetwork):
     def _fade(self, t):
         return ops.cast(t, self.compute_dtype)
 
-    def call(self,
-             latents,                       # [N, latent_size] latent vectors.
-             labels=None,                   # [N, label_size] labels; optional when label_size == 0.
-             training=None):                # Unused; accepted for Keras.
+    def call(
+        self,
+        latents,  # [N, latent_size] latent vectors.
+        labels=None,  # [N, label_size] labels; optional when label_size == 0.
+        training=None,  # Unused; accepted for Keras.
+    ):
         """Generate [N, H, W, C] float32 images at the current `lod`."""
         x = ops.cast(latents, self.compute_dtype)
         if self.label_size:
@@ -453,23 +511,30 @@ class Generator(_ProGANNetwork):
 
     def _nested(self, x, lod_in):
         """Official recursive structure, literally (networks.py:218-225): nested conds on lod."""
+
         def grow(x, res, lod):
             y = self._block(x, res)
-            img = lambda: L.upscale2d(self._torgb(y, res), 2 ** lod)
+            img = lambda: L.upscale2d(self._torgb(y, res), 2**lod)
             if res > 2:
-                img = _cset(img, lod_in > lod, lambda: L.upscale2d(
-                    L.lerp(self._torgb(y, res), L.upscale2d(self._torgb(x, res - 1)), self._fade(lod_in - lod)),
-                    2 ** lod))
+                img = _cset(
+                    img,
+                    lod_in > lod,
+                    lambda: L.upscale2d(
+                        L.lerp(self._torgb(y, res), L.upscale2d(self._torgb(x, res - 1)), self._fade(lod_in - lod)),
+                        2**lod,
+                    ),
+                )
             if lod > 0:
                 img = _cset(img, lod_in < lod, lambda: grow(y, res + 1, lod - 1))
             return img()
+
         return grow(x, 2, self.resolution_log2 - 2)
 
     def _recursive(self, x, lod_in):
         """Official recursive semantics, one level at a time (see `base.run_at_level`)."""
         R = self.resolution_log2
 
-        def level(lvl):             # Output computed at res = R - lvl: blocks 2..res, faded with res-1.
+        def level(lvl):  # Output computed at res = R - lvl: blocks 2..res, faded with res-1.
             res = R - lvl
 
             def run():
@@ -481,12 +546,15 @@ class Generator(_ProGANNetwork):
                     t = base.fade_weight(lod_in, lvl)
                     if t is not None:
                         images = L.lerp(images, L.upscale2d(self._torgb(below, res - 1)), self._fade(t))
-                return L.upscale2d(images, 2 ** lvl)
+                return L.upscale2d(images, 2**lvl)
+
             return run
 
         return base.run_at_level(lod_in, R - 2, level)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package="progan")
 class Discriminator(_ProGANNetwork):
@@ -501,49 +569,61 @@ class Discriminator(_ProGANNetwork):
 
     official_build_func_name = "D_paper"
 
-    def __init__(self,
-                 num_channels=1,            # Number of input color channels.
-                 resolution=32,             # Input resolution.
-                 label_size=0,              # Dimensionality of the labels, 0 if no labels.
-                 fmap_base=8192,            # Overall multiplier for the number of feature maps.
-                 fmap_decay=1.0,            # log2 feature map reduction when doubling the resolution.
-                 fmap_max=512,              # Maximum number of feature maps in any layer.
-                 use_wscale=True,           # Enable equalized learning rate?
-                 mbstd_group_size=4,        # Group size for the minibatch standard deviation layer, <= 1 = off.
-                 fused_scale=True,          # True = fused conv2d + downscale2d, False = separate downscale2d.
-                 dtype="float32",           # Activation dtype: 'float32', 'float16', 'bfloat16' (mixed).
-                 structure=None,            # 'recursive' (None) = only the levels lod needs; 'linear' = all
-                                            # levels (official template graph); 'nested' = official nested tf.cond.
-                 name="D",                  # Network name.
-                 **kwargs):                 # Keras Model kwargs (e.g. trainable).
+    def __init__(
+        self,
+        num_channels=1,  # Number of input color channels.
+        resolution=32,  # Input resolution.
+        label_size=0,  # Dimensionality of the labels, 0 if no labels.
+        fmap_base=8192,  # Overall multiplier for the number of feature maps.
+        fmap_decay=1.0,  # log2 feature map reduction when doubling the resolution.
+        fmap_max=512,  # Maximum number of feature maps in any layer.
+        use_wscale=True,  # Enable equalized learning rate?
+        mbstd_group_size=4,  # Group size for the minibatch standard deviation layer, <= 1 = off.
+        fused_scale=True,  # True = fused conv2d + downscale2d, False = separate downscale2d.
+        dtype="float32",  # Activation dtype: 'float32', 'float16', 'bfloat16' (mixed).
+        structure=None,  # 'recursive' (None) = only the levels lod needs; 'linear' = all
+        # levels (official template graph); 'nested' = official nested tf.cond.
+        name="D",  # Network name.
+        **kwargs,  # Keras Model kwargs (e.g. trainable).
+    ):
         super().__init__(name=name, dtype=base.dtype_policy(dtype), **kwargs)
         self.resolution_log2 = base.resolution_log2(resolution)
         self.structure = base.check_structure(structure, self.STRUCTURES)
-        self._expose_config(dict(
-            num_channels=int(num_channels), resolution=int(resolution), label_size=int(label_size),
-            fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max, use_wscale=bool(use_wscale),
-            mbstd_group_size=int(mbstd_group_size), fused_scale=bool(fused_scale), dtype=dtype))
+        self._expose_config(
+            dict(
+                num_channels=int(num_channels),
+                resolution=int(resolution),
+                label_size=int(label_size),
+                fmap_base=fmap_base,
+                fmap_decay=fmap_decay,
+                fmap_max=fmap_max,
+                use_wscale=bool(use_wscale),
+                mbstd_group_size=int(mbstd_group_size),
+                fused_scale=bool(fused_scale),
+                dtype=dtype,
+            )
+        )
         nf, R = self._nf, self.resolution_log2
         common = dict(use_wscale=self.use_wscale, dtype=self.dtype_policy)
 
         def fromrgb(res):
             layer = L.FromRGB(R - res, nf(res - 1), **common)
-            layer.build((None, 2 ** res, 2 ** res, self.num_channels))
+            layer.build((None, 2**res, 2**res, self.num_channels))
             return layer
 
         # Built one after the other, as the official graph creates its variables.
         self.add_lod()
         from_rgb, blocks = {R: fromrgb(R)}, {}
         for res in range(R, 2, -1):
-            size = 2 ** res
-            blocks[res] = DiscriminatorBlock(size, nf(res - 1), nf(res - 2), fused_scale=self.fused_scale,
-                                             **common)
+            size = 2**res
+            blocks[res] = DiscriminatorBlock(size, nf(res - 1), nf(res - 2), fused_scale=self.fused_scale, **common)
             blocks[res].build((None, size, size, nf(res - 1)))
             from_rgb[res - 1] = fromrgb(res - 1)
-        self.from_rgb = [from_rgb[res] for res in range(2, R + 1)]     # Indexed by res - 2.
-        self.blocks = [blocks[res] for res in range(3, R + 1)]         # Indexed by res - 3.
-        self.epilogue = DiscriminatorEpilogue(nf(1), nf(0), label_size=self.label_size,
-                                              mbstd_group_size=self.mbstd_group_size, **common)
+        self.from_rgb = [from_rgb[res] for res in range(2, R + 1)]  # Indexed by res - 2.
+        self.blocks = [blocks[res] for res in range(3, R + 1)]  # Indexed by res - 3.
+        self.epilogue = DiscriminatorEpilogue(
+            nf(1), nf(0), label_size=self.label_size, mbstd_group_size=self.mbstd_group_size, **common
+        )
         self.epilogue.build((None, 4, 4, nf(1)))
         self.built = True
 
@@ -563,11 +643,13 @@ class Discriminator(_ProGANNetwork):
     def _block(self, x, res):
         return self.epilogue(x) if res == 2 else self.blocks[res - 3](x)
 
-    def call(self,
-             images,                        # [N, H, W, C] images at full resolution.
-             labels=None,                   # Unused: the StyleGAN losses pass labels, as to the StyleGAN
-                                            # repository's D_paper, which ignores them too.
-             training=None):                # Unused; accepted for Keras.
+    def call(
+        self,
+        images,  # [N, H, W, C] images at full resolution.
+        labels=None,  # Unused: the StyleGAN losses pass labels, as to the StyleGAN
+        # repository's D_paper, which ignores them too.
+        training=None,  # Unused; accepted for Keras.
+    ):
         """Return (scores [N, 1], label_logits [N, label_size]) as float32 at the current `lod`."""
         images = ops.cast(images, self.compute_dtype)
         lod_in = ops.convert_to_tensor(self.lod)
@@ -588,28 +670,36 @@ class Discriminator(_ProGANNetwork):
 
     def _nested(self, images, lod_in):
         """Official recursive structure, literally (networks.py:301-308): nested conds on lod."""
+
         def grow(res, lod):
-            x = lambda: self._fromrgb(L.downscale2d(images, 2 ** lod), res)
+            x = lambda: self._fromrgb(L.downscale2d(images, 2**lod), res)
             if lod > 0:
                 x = _cset(x, lod_in < lod, lambda: grow(res + 1, lod - 1))
             x = self._block(x(), res)
             y = lambda: x
             if res > 2:
-                y = _cset(y, lod_in > lod, lambda: L.lerp(
-                    x, self._fromrgb(L.downscale2d(images, 2 ** (lod + 1)), res - 1),
-                    ops.cast(lod_in - lod, x.dtype)))
+                y = _cset(
+                    y,
+                    lod_in > lod,
+                    lambda: L.lerp(
+                        x,
+                        self._fromrgb(L.downscale2d(images, 2 ** (lod + 1)), res - 1),
+                        ops.cast(lod_in - lod, x.dtype),
+                    ),
+                )
             return y()
+
         return grow(2, self.resolution_log2 - 2)
 
     def _recursive(self, images, lod_in):
         """Official recursive semantics, one level at a time (see `base.run_at_level`)."""
         R = self.resolution_log2
 
-        def level(lvl):             # Input enters at res = R - lvl, faded with res-1, then blocks res..2.
+        def level(lvl):  # Input enters at res = R - lvl, faded with res-1, then blocks res..2.
             res = R - lvl
 
             def run():
-                x = self._block(self._fromrgb(L.downscale2d(images, 2 ** lvl), res), res)
+                x = self._block(self._fromrgb(L.downscale2d(images, 2**lvl), res), res)
                 if res > 2:
                     t = base.fade_weight(lod_in, lvl)
                     if t is not None:
@@ -618,8 +708,10 @@ class Discriminator(_ProGANNetwork):
                 for r in range(res - 1, 1, -1):
                     x = self._block(x, r)
                 return x
+
             return run
 
         return base.run_at_level(lod_in, R - 2, level)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

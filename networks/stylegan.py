@@ -16,6 +16,7 @@ current `lod` needs are evaluated. The official code nests one tf.cond per level
 (one tf.switch_case in a graph), because nested conds make TF2's second-order gradients
 (the R1 penalty) exponentially costly to build.
 """
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -26,15 +27,15 @@ from networks import layers as L
 from networks import stylegan_layers as sl
 
 PACKAGE = "stylegan"
-STRUCTURES = ("fixed", "linear", "recursive")   # And 'auto' (= 'recursive'), as officially.
+STRUCTURES = ("fixed", "linear", "recursive")  # And 'auto' (= 'recursive'), as officially.
 
 
-def _official_arguments(cls):       # A network class.
+def _official_arguments(cls):  # A network class.
     """The official build function's keyword arguments of `cls`: its constructor's, less `seed` (ours)."""
     return [name for name in cls.argument_names() if name != "seed"]
 
 
-def _model_kwargs(kwargs):          # Base Model arguments; `dtype` may be an official dtype string.
+def _model_kwargs(kwargs):  # Base Model arguments; `dtype` may be an official dtype string.
     """Base Model arguments with an official activation dtype string ('float16', 'bfloat16')
     turned into its mixed Keras policy: the official networks keep float32 variables and cast
     them to the activation dtype, so a plain 'float16' policy (float16 variables) would not be
@@ -44,14 +45,16 @@ def _model_kwargs(kwargs):          # Base Model arguments; `dtype` may be an of
     return kwargs
 
 
-def _dtype_static_kwargs(net):      # A network.
+def _dtype_static_kwargs(net):  # A network.
     """The official `dtype` static kwarg: present only when the activations are not float32."""
     dtype = base.official_dtype(net.dtype_policy)
     return {} if dtype == "float32" else {"dtype": dtype}
 
 
-def _resolve_fused(fused_scale,     # True, False or 'auto'.
-                   auto):           # What 'auto' means here (the official size rule).
+def _resolve_fused(
+    fused_scale,  # True, False or 'auto'.
+    auto,  # What 'auto' means here (the official size rule).
+):
     if fused_scale not in (True, False, "auto"):
         raise ValueError(f"fused_scale must be True, False or 'auto', got {fused_scale!r}")
     return auto if fused_scale == "auto" else bool(fused_scale)
@@ -64,6 +67,7 @@ def _blur_config(blur_filter):
 def _is_number(value):
     return isinstance(value, (int, float, np.integer, np.floating))
 
+
 class ReplicaSeedGenerator(keras.random.SeedGenerator):
     """A Keras SeedGenerator whose draws differ between the replicas of a distribution strategy.
 
@@ -75,8 +79,10 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
     With one replica the seed is unchanged, so single-device results are as before.
     """
 
-    def next(self,
-             ordered=True):     # As SeedGenerator.next.
+    def next(
+        self,
+        ordered=True,  # As SeedGenerator.next.
+    ):
         seed = super().next(ordered)
         context = tf.distribute.get_replica_context()
         if context is None or context.num_replicas_in_sync == 1:
@@ -85,6 +91,7 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
 
 
 # ----------------------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MappingNetwork(base.Network):
@@ -95,19 +102,21 @@ class MappingNetwork(base.Network):
     official_build_func_name = "G_mapping"
     family = "stylegan"
 
-    def __init__(self,
-                 latent_size=512,              # Z dimensionality.
-                 label_size=0,                 # Label dimensionality, 0 = no labels.
-                 dlatent_size=512,             # W dimensionality.
-                 dlatent_broadcast=None,       # Broadcast W to this many layers (None = [N, W]).
-                 mapping_layers=8,             # Number of dense layers.
-                 mapping_fmaps=512,            # Width of the hidden layers.
-                 mapping_lrmul=0.01,           # Learning-rate multiplier (weights and biases).
-                 mapping_nonlinearity="lrelu",  # 'lrelu' or 'relu'.
-                 use_wscale=True,              # Equalized learning rate?
-                 normalize_latents=True,       # Pixel-normalise the input vector?
-                 seed=None,                    # Unused (no randomness); kept for uniformity.
-                 **kwargs):                    # Base Model arguments (name, dtype, trainable).
+    def __init__(
+        self,
+        latent_size=512,  # Z dimensionality.
+        label_size=0,  # Label dimensionality, 0 = no labels.
+        dlatent_size=512,  # W dimensionality.
+        dlatent_broadcast=None,  # Broadcast W to this many layers (None = [N, W]).
+        mapping_layers=8,  # Number of dense layers.
+        mapping_fmaps=512,  # Width of the hidden layers.
+        mapping_lrmul=0.01,  # Learning-rate multiplier (weights and biases).
+        mapping_nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        normalize_latents=True,  # Pixel-normalise the input vector?
+        seed=None,  # Unused (no randomness); kept for uniformity.
+        **kwargs,  # Base Model arguments (name, dtype, trainable).
+    ):
         super().__init__(**_model_kwargs(kwargs))
         self.latent_size = int(latent_size)
         self.label_size = int(label_size)
@@ -125,31 +134,41 @@ class MappingNetwork(base.Network):
         self.label_embedding = None
         if self.label_size:
             self.label_embedding = self.add_weight(
-                name="label_embedding", shape=(self.label_size, self.latent_size),
-                initializer=keras.initializers.RandomNormal(0.0, 1.0), dtype="float32",
-                autocast=False)
+                name="label_embedding",
+                shape=(self.label_size, self.latent_size),
+                initializer=keras.initializers.RandomNormal(0.0, 1.0),
+                dtype="float32",
+                autocast=False,
+            )
         # The paper's figure 1(b): a stack of fully-connected layers, Dense0 ... Dense<n-1>.
         width = self.latent_size * (2 if self.label_size else 1)
         self.dense_layers = []
         for idx in range(self.mapping_layers):
             fmaps = self.dlatent_size if idx == self.mapping_layers - 1 else self.mapping_fmaps
-            layer = L.EqualizedDense(fmaps, gain=gain, use_wscale=self.use_wscale,
-                                     lrmul=self.mapping_lrmul, use_bias=True,
-                                     dtype=self.dtype_policy, name=f"Dense{idx}")
+            layer = L.EqualizedDense(
+                fmaps,
+                gain=gain,
+                use_wscale=self.use_wscale,
+                lrmul=self.mapping_lrmul,
+                use_bias=True,
+                dtype=self.dtype_policy,
+                name=f"Dense{idx}",
+            )
             layer.build((None, width))
             self.dense_layers.append(layer)
             width = fmaps
         self.built = True
 
-    def call(self,
-             latents,          # [N, latent_size] Z.
-             labels=None):     # [N, label_size] conditioning labels (None = no labels).
+    def call(
+        self,
+        latents,  # [N, latent_size] Z.
+        labels=None,  # [N, label_size] conditioning labels (None = no labels).
+    ):
         x = ops.cast(latents, self.compute_dtype)
         if self.label_size:
             if labels is None:
                 raise ValueError(f"{self.name}: label_size={self.label_size} needs labels")
-            y = ops.matmul(ops.cast(labels, self.compute_dtype),
-                           ops.cast(self.label_embedding, self.compute_dtype))
+            y = ops.matmul(ops.cast(labels, self.compute_dtype), ops.cast(self.label_embedding, self.compute_dtype))
             x = ops.concatenate([x, y], axis=1)
         if self.normalize_latents:
             x = L.pixel_norm(x)
@@ -164,7 +183,7 @@ class MappingNetwork(base.Network):
         return {**kwargs, **_dtype_static_kwargs(self)}
 
     def official_own_variables(self):
-        items = []          # G_mapping has no lod.
+        items = []  # G_mapping has no lod.
         if self.label_size:
             items.append(("LabelConcat/weight", self.label_embedding))
         for idx, layer in enumerate(self.dense_layers):
@@ -177,6 +196,7 @@ class MappingNetwork(base.Network):
 
 
 # ----------------------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SynthesisNetwork(base.Network):
@@ -192,26 +212,28 @@ class SynthesisNetwork(base.Network):
     official_build_func_name = "G_synthesis"
     family = "stylegan"
 
-    def __init__(self,
-                 dlatent_size=512,           # W dimensionality.
-                 num_channels=3,             # Output colour channels.
-                 resolution=1024,            # Output resolution.
-                 fmap_base=8192,             # Feature-map multiplier.
-                 fmap_decay=1.0,             # log2 feature-map reduction per doubling.
-                 fmap_max=512,               # Maximum feature maps.
-                 use_styles=True,            # Style modulation (else a single w input)?
-                 const_input_layer=True,     # Learned constant input (else dense from w)?
-                 use_noise=True,             # Noise inputs?
-                 randomize_noise=True,       # Fresh noise per call (else the stored maps)?
-                 nonlinearity="lrelu",       # 'lrelu' or 'relu'.
-                 use_wscale=True,            # Equalized learning rate?
-                 use_pixel_norm=False,       # Pixelwise feature normalisation?
-                 use_instance_norm=True,     # Instance normalisation?
-                 fused_scale="auto",         # Fused up-conv: True, False or 'auto' (>= 128^2).
-                 blur_filter=(1, 2, 1),      # Low-pass filter after upscaling (None = off).
-                 structure="auto",           # 'fixed', 'linear', 'recursive' or 'auto'.
-                 seed=None,                  # Seed of the noise generator (None = random).
-                 **kwargs):                  # Base Model arguments (name, dtype, trainable).
+    def __init__(
+        self,
+        dlatent_size=512,  # W dimensionality.
+        num_channels=3,  # Output colour channels.
+        resolution=1024,  # Output resolution.
+        fmap_base=8192,  # Feature-map multiplier.
+        fmap_decay=1.0,  # log2 feature-map reduction per doubling.
+        fmap_max=512,  # Maximum feature maps.
+        use_styles=True,  # Style modulation (else a single w input)?
+        const_input_layer=True,  # Learned constant input (else dense from w)?
+        use_noise=True,  # Noise inputs?
+        randomize_noise=True,  # Fresh noise per call (else the stored maps)?
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        use_pixel_norm=False,  # Pixelwise feature normalisation?
+        use_instance_norm=True,  # Instance normalisation?
+        fused_scale="auto",  # Fused up-conv: True, False or 'auto' (>= 128^2).
+        blur_filter=(1, 2, 1),  # Low-pass filter after upscaling (None = off).
+        structure="auto",  # 'fixed', 'linear', 'recursive' or 'auto'.
+        seed=None,  # Seed of the noise generator (None = random).
+        **kwargs,  # Base Model arguments (name, dtype, trainable).
+    ):
         super().__init__(**_model_kwargs(kwargs))
         self.dlatent_size = int(dlatent_size)
         self.num_channels = int(num_channels)
@@ -245,41 +267,59 @@ class SynthesisNetwork(base.Network):
         if self.use_noise:
             for idx in range(self.num_layers):
                 size = 2 ** (idx // 2 + 2)
-                self.noise_maps.append(self.add_weight(
-                    name=f"noise{idx}", shape=(1, 1, size, size), trainable=False,
-                    initializer=keras.initializers.RandomNormal(0.0, 1.0), autocast=False))
+                self.noise_maps.append(
+                    self.add_weight(
+                        name=f"noise{idx}",
+                        shape=(1, 1, size, size),
+                        trainable=False,
+                        initializer=keras.initializers.RandomNormal(0.0, 1.0),
+                        autocast=False,
+                    )
+                )
         self.seed_generator = ReplicaSeedGenerator(seed)
 
         # Blocks are built here, in this order (the order that fixes their initial values).
-        epilogue = dict(use_noise=self.use_noise, use_styles=self.use_styles,
-                        use_pixel_norm=self.use_pixel_norm, use_instance_norm=self.use_instance_norm)
+        epilogue = dict(
+            use_noise=self.use_noise,
+            use_styles=self.use_styles,
+            use_pixel_norm=self.use_pixel_norm,
+            use_instance_norm=self.use_instance_norm,
+        )
         common = dict(nonlinearity=nonlinearity, use_wscale=self.use_wscale, dtype=policy)
         dlatents_shape = (None, self.num_styles, self.dlatent_size)
         styles_shape = ((None, self.dlatent_size),) * 2
-        self.input_block = sl.SynthesisInput(nf(1), const_input_layer=self.const_input_layer,
-                                       epilogue=epilogue, name="4x4", **common)
+        self.input_block = sl.SynthesisInput(
+            nf(1), const_input_layer=self.const_input_layer, epilogue=epilogue, name="4x4", **common
+        )
         self.input_block.build(dlatents_shape)
-        self.blocks = []    # Resolutions 8x8 and up: index res - 3.
+        self.blocks = []  # Resolutions 8x8 and up: index res - 3.
         for res in range(3, self.resolution_log2 + 1):
-            block = sl.SynthesisBlock(res, nf(res - 1), fused=_resolve_fused(fused_scale, 2 ** res >= 128),
-                                      blur_filter=self.blur_filter, epilogue=epilogue,
-                                      name=f"{2 ** res}x{2 ** res}", **common)
+            block = sl.SynthesisBlock(
+                res,
+                nf(res - 1),
+                fused=_resolve_fused(fused_scale, 2**res >= 128),
+                blur_filter=self.blur_filter,
+                epilogue=epilogue,
+                name=f"{2**res}x{2**res}",
+                **common,
+            )
             block.build((None, 2 ** (res - 1), 2 ** (res - 1), nf(res - 2)), styles_shape)
             self.blocks.append(block)
-        self.to_rgb = []    # One per resolution: index res - 2.
+        self.to_rgb = []  # One per resolution: index res - 2.
         for res in range(2, self.resolution_log2 + 1):
             lod = self.resolution_log2 - res
-            layer = L.ToRGB(lod, self.num_channels, use_wscale=self.use_wscale, dtype=policy,
-                             name=f"ToRGB_lod{lod}")
-            layer.build((None, 2 ** res, 2 ** res, nf(res - 1)))
+            layer = L.ToRGB(lod, self.num_channels, use_wscale=self.use_wscale, dtype=policy, name=f"ToRGB_lod{lod}")
+            layer.build((None, 2**res, 2**res, nf(res - 1)))
             self.to_rgb.append(layer)
         self.built = True
 
     # -- forward --------------------------------------------------------------------------
 
-    def call(self,
-             dlatents,                 # [N, num_styles, dlatent_size] W per layer.
-             randomize_noise=None):    # None = the constructor's `randomize_noise`.
+    def call(
+        self,
+        dlatents,  # [N, num_styles, dlatent_size] W per layer.
+        randomize_noise=None,  # None = the constructor's `randomize_noise`.
+    ):
         randomize = self.randomize_noise if randomize_noise is None else bool(randomize_noise)
         dlatents = ops.cast(dlatents, self.compute_dtype)
         lod_in = ops.cast(self.lod, self.compute_dtype)
@@ -288,8 +328,7 @@ class SynthesisNetwork(base.Network):
         def noise(idx):
             size = 2 ** (idx // 2 + 2)
             if randomize:
-                return keras.random.normal((batch, size, size, 1), dtype=self.compute_dtype,
-                                           seed=self.seed_generator)
+                return keras.random.normal((batch, size, size, 1), dtype=self.compute_dtype, seed=self.seed_generator)
             return ops.reshape(self.noise_maps[idx], (1, size, size, 1))
 
         def layer_inputs(res):  # (styles, noises) of the two layers of resolution 2^res.
@@ -312,8 +351,7 @@ class SynthesisNetwork(base.Network):
             images = self.to_rgb[0](x)
             for res in range(3, log2 + 1):
                 x = block(res, x)
-                images = L.lerp_clip(self.to_rgb[res - 2](x), L.upscale2d(images),
-                                     lod_in - (log2 - res))
+                images = L.lerp_clip(self.to_rgb[res - 2](x), L.upscale2d(images), lod_in - (log2 - res))
             return images
 
         # Recursive structure: the official recursion stops at level = clip(floor(lod), 0,
@@ -330,9 +368,9 @@ class SynthesisNetwork(base.Network):
                 images = self.to_rgb[res - 2](features)
                 t = base.fade_weight(lod_in, level)
                 if t is not None:  # Unclipped lerp with the level below, as officially.
-                    images = L.lerp(images, L.upscale2d(self.to_rgb[res - 3](below)),
-                                    ops.cast(t, images.dtype))
-                return L.upscale2d(images, 2 ** level)
+                    images = L.lerp(images, L.upscale2d(self.to_rgb[res - 3](below)), ops.cast(t, images.dtype))
+                return L.upscale2d(images, 2**level)
+
             return run
 
         return base.run_at_level(lod_in, log2 - 3, at_level)
@@ -360,6 +398,7 @@ class SynthesisNetwork(base.Network):
 
 # ----------------------------------------------------------------------------------------
 
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Generator(base.Network):
     """Official `G_style`: `mapping` (G_mapping) then `synthesis` (G_synthesis), with the
@@ -377,39 +416,41 @@ class Generator(base.Network):
     official_build_func_name = "G_style"
     family = "stylegan"
 
-    def __init__(self,
-                 truncation_psi=0.7,          # Truncation strength (None = off).
-                 truncation_cutoff=8,         # Truncate layers < cutoff (None = off).
-                 truncation_psi_val=None,     # truncation_psi for validation calls.
-                 truncation_cutoff_val=None,  # truncation_cutoff for validation calls.
-                 dlatent_avg_beta=0.995,      # Decay of the moving average of w (None = off).
-                 style_mixing_prob=0.9,       # Style-mixing probability in training (None = off).
-                 latent_size=512,             # G_mapping: Z dimensionality.
-                 label_size=0,                # G_mapping: label dimensionality.
-                 dlatent_size=512,            # W dimensionality (both sub-networks).
-                 mapping_layers=8,            # G_mapping: dense layers.
-                 mapping_fmaps=512,           # G_mapping: hidden width.
-                 mapping_lrmul=0.01,          # G_mapping: learning-rate multiplier.
-                 mapping_nonlinearity="lrelu",  # G_mapping: 'lrelu' or 'relu'.
-                 normalize_latents=True,      # G_mapping: pixel-normalise Z?
-                 num_channels=3,              # G_synthesis: output channels.
-                 resolution=1024,             # G_synthesis: output resolution.
-                 fmap_base=8192,              # G_synthesis: feature-map multiplier.
-                 fmap_decay=1.0,              # G_synthesis: feature-map decay.
-                 fmap_max=512,                # G_synthesis: maximum feature maps.
-                 use_styles=True,             # G_synthesis: style modulation?
-                 const_input_layer=True,      # G_synthesis: learned constant input?
-                 use_noise=True,              # G_synthesis: noise inputs?
-                 randomize_noise=True,        # G_synthesis: fresh noise per call?
-                 nonlinearity="lrelu",        # G_synthesis: 'lrelu' or 'relu'.
-                 use_wscale=True,             # Equalized learning rate (both sub-networks).
-                 use_pixel_norm=False,        # G_synthesis: pixel norm?
-                 use_instance_norm=True,      # G_synthesis: instance norm?
-                 fused_scale="auto",          # G_synthesis: fused up-conv.
-                 blur_filter=(1, 2, 1),       # G_synthesis: blur filter (None = off).
-                 structure="auto",            # G_synthesis: 'fixed'/'linear'/'recursive'/'auto'.
-                 seed=None,                   # Seed for noise and style mixing (None = random).
-                 **kwargs):                   # Base Model arguments (name, dtype, trainable).
+    def __init__(
+        self,
+        truncation_psi=0.7,  # Truncation strength (None = off).
+        truncation_cutoff=8,  # Truncate layers < cutoff (None = off).
+        truncation_psi_val=None,  # truncation_psi for validation calls.
+        truncation_cutoff_val=None,  # truncation_cutoff for validation calls.
+        dlatent_avg_beta=0.995,  # Decay of the moving average of w (None = off).
+        style_mixing_prob=0.9,  # Style-mixing probability in training (None = off).
+        latent_size=512,  # G_mapping: Z dimensionality.
+        label_size=0,  # G_mapping: label dimensionality.
+        dlatent_size=512,  # W dimensionality (both sub-networks).
+        mapping_layers=8,  # G_mapping: dense layers.
+        mapping_fmaps=512,  # G_mapping: hidden width.
+        mapping_lrmul=0.01,  # G_mapping: learning-rate multiplier.
+        mapping_nonlinearity="lrelu",  # G_mapping: 'lrelu' or 'relu'.
+        normalize_latents=True,  # G_mapping: pixel-normalise Z?
+        num_channels=3,  # G_synthesis: output channels.
+        resolution=1024,  # G_synthesis: output resolution.
+        fmap_base=8192,  # G_synthesis: feature-map multiplier.
+        fmap_decay=1.0,  # G_synthesis: feature-map decay.
+        fmap_max=512,  # G_synthesis: maximum feature maps.
+        use_styles=True,  # G_synthesis: style modulation?
+        const_input_layer=True,  # G_synthesis: learned constant input?
+        use_noise=True,  # G_synthesis: noise inputs?
+        randomize_noise=True,  # G_synthesis: fresh noise per call?
+        nonlinearity="lrelu",  # G_synthesis: 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate (both sub-networks).
+        use_pixel_norm=False,  # G_synthesis: pixel norm?
+        use_instance_norm=True,  # G_synthesis: instance norm?
+        fused_scale="auto",  # G_synthesis: fused up-conv.
+        blur_filter=(1, 2, 1),  # G_synthesis: blur filter (None = off).
+        structure="auto",  # G_synthesis: 'fixed'/'linear'/'recursive'/'auto'.
+        seed=None,  # Seed for noise and style mixing (None = random).
+        **kwargs,  # Base Model arguments (name, dtype, trainable).
+    ):
         super().__init__(**_model_kwargs(kwargs))
         self.truncation_psi = truncation_psi
         self.truncation_cutoff = truncation_cutoff
@@ -420,22 +461,45 @@ class Generator(base.Network):
         self.seed = seed
         policy = self.dtype_policy
         self.synthesis = SynthesisNetwork(
-            dlatent_size=dlatent_size, num_channels=num_channels, resolution=resolution,
-            fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max,
-            use_styles=use_styles, const_input_layer=const_input_layer, use_noise=use_noise,
-            randomize_noise=randomize_noise, nonlinearity=nonlinearity, use_wscale=use_wscale,
-            use_pixel_norm=use_pixel_norm, use_instance_norm=use_instance_norm,
-            fused_scale=fused_scale, blur_filter=blur_filter, structure=structure,
-            seed=seed, dtype=policy, name="G_synthesis")
+            dlatent_size=dlatent_size,
+            num_channels=num_channels,
+            resolution=resolution,
+            fmap_base=fmap_base,
+            fmap_decay=fmap_decay,
+            fmap_max=fmap_max,
+            use_styles=use_styles,
+            const_input_layer=const_input_layer,
+            use_noise=use_noise,
+            randomize_noise=randomize_noise,
+            nonlinearity=nonlinearity,
+            use_wscale=use_wscale,
+            use_pixel_norm=use_pixel_norm,
+            use_instance_norm=use_instance_norm,
+            fused_scale=fused_scale,
+            blur_filter=blur_filter,
+            structure=structure,
+            seed=seed,
+            dtype=policy,
+            name="G_synthesis",
+        )
         self.mapping = MappingNetwork(
-            latent_size=latent_size, label_size=label_size, dlatent_size=dlatent_size,
-            dlatent_broadcast=self.synthesis.num_styles, mapping_layers=mapping_layers,
-            mapping_fmaps=mapping_fmaps, mapping_lrmul=mapping_lrmul,
-            mapping_nonlinearity=mapping_nonlinearity, use_wscale=use_wscale,
-            normalize_latents=normalize_latents, dtype=policy, name="G_mapping")
+            latent_size=latent_size,
+            label_size=label_size,
+            dlatent_size=dlatent_size,
+            dlatent_broadcast=self.synthesis.num_styles,
+            mapping_layers=mapping_layers,
+            mapping_fmaps=mapping_fmaps,
+            mapping_lrmul=mapping_lrmul,
+            mapping_nonlinearity=mapping_nonlinearity,
+            use_wscale=use_wscale,
+            normalize_latents=normalize_latents,
+            dtype=policy,
+            name="G_mapping",
+        )
         self.add_lod()
-        self.dlatent_avg = self.add_weight(name="dlatent_avg", shape=(self.dlatent_size,),
-                                           initializer="zeros", trainable=False, autocast=False)
+        self.dlatent_avg = self.add_weight(
+            name="dlatent_avg", shape=(self.dlatent_size,), initializer="zeros", trainable=False, autocast=False
+        )
         self.seed_generator = ReplicaSeedGenerator(None if seed is None else seed + 1)
         self.built = True
 
@@ -466,14 +530,16 @@ class Generator(base.Network):
 
     # -- forward --------------------------------------------------------------------------
 
-    def call(self,
-             latents,                  # [N, latent_size] Z.
-             labels=None,              # [N, label_size] labels (None = no labels).
-             truncation_psi=None,      # None = constructor value; 1 disables.
-             truncation_cutoff=None,   # None = constructor value; <= 0 disables.
-             randomize_noise=None,     # None = constructor value.
-             training=False,           # Official is_training.
-             validation=False):        # Official is_validation.
+    def call(
+        self,
+        latents,  # [N, latent_size] Z.
+        labels=None,  # [N, label_size] labels (None = no labels).
+        truncation_psi=None,  # None = constructor value; 1 disables.
+        truncation_cutoff=None,  # None = constructor value; <= 0 disables.
+        randomize_noise=None,  # None = constructor value.
+        training=False,  # Official is_training.
+        validation=False,  # Official is_validation.
+    ):
         training = bool(training)
         if training and validation:
             raise ValueError("training and validation cannot both be set")
@@ -496,8 +562,7 @@ class Generator(base.Network):
 
         if beta is not None:
             batch_avg = ops.mean(ops.cast(dlatents[:, 0], "float32"), axis=0)
-            self.dlatent_avg.assign(L.lerp(batch_avg, self.dlatent_avg.value,
-                                           ops.cast(beta, "float32")))
+            self.dlatent_avg.assign(L.lerp(batch_avg, self.dlatent_avg.value, ops.cast(beta, "float32")))
 
         if mixing is not None:
             dlatents = self.mix_styles(latents, labels, dlatents, mixing)
@@ -508,10 +573,12 @@ class Generator(base.Network):
         self.synthesis.lod.assign(self.lod.value)
         return self.synthesis(dlatents, randomize_noise=randomize_noise)
 
-    def truncate(self,
-                 dlatents,              # [N, num_layers, dlatent_size] W.
-                 psi,                   # truncation_psi: a number, or a scalar tensor.
-                 cutoff):               # truncation_cutoff: layers < cutoff are truncated.
+    def truncate(
+        self,
+        dlatents,  # [N, num_layers, dlatent_size] W.
+        psi,  # truncation_psi: a number, or a scalar tensor.
+        cutoff,  # truncation_cutoff: layers < cutoff are truncated.
+    ):
         """G_style's truncation trick: w of the layers < `cutoff` pulled toward `dlatent_avg`,
         w' = avg + psi * (w - avg). Officially dlatent_avg and the coefficients are float32
         whatever the activation dtype, so it is computed in float32 (G_synthesis casts its
@@ -523,14 +590,15 @@ class Generator(base.Network):
         truncated = L.lerp(self.dlatent_avg.value, ops.cast(dlatents, "float32"), coefs)
         if _is_number(psi):
             return truncated
-        return ops.where(ops.equal(ops.cast(psi, "float32"), 1.0), ops.cast(dlatents, "float32"),
-                         truncated)
+        return ops.where(ops.equal(ops.cast(psi, "float32"), 1.0), ops.cast(dlatents, "float32"), truncated)
 
-    def mix_styles(self,
-                   latents,             # [N, latent_size] Z that produced `dlatents`.
-                   labels,              # [N, label_size] labels (None = no labels).
-                   dlatents,            # [N, num_layers, dlatent_size] W.
-                   style_mixing_prob):  # Probability of mixing this minibatch.
+    def mix_styles(
+        self,
+        latents,  # [N, latent_size] Z that produced `dlatents`.
+        labels,  # [N, label_size] labels (None = no labels).
+        dlatents,  # [N, num_layers, dlatent_size] W.
+        style_mixing_prob,  # Probability of mixing this minibatch.
+    ):
         """Official style-mixing regularisation (training only): map fresh z2 ~ N(0, I) with
         the same labels to w2; with probability `style_mixing_prob` draw one crossover
         c ~ U{1, ..., cur_layers - 1} for the whole minibatch, else c = cur_layers, where
@@ -542,9 +610,9 @@ class Generator(base.Network):
         uniform = keras.random.uniform((), 0.0, 1.0, seed=self.seed_generator)
         mixing_cutoff = ops.cond(
             uniform < style_mixing_prob,
-            lambda: keras.random.randint((), 1, cur_layers, dtype="int32",
-                                         seed=self.seed_generator),
-            lambda: cur_layers)
+            lambda: keras.random.randint((), 1, cur_layers, dtype="int32", seed=self.seed_generator),
+            lambda: cur_layers,
+        )
         mask = ops.broadcast_to(layer_idx < mixing_cutoff, ops.shape(dlatents))
         return ops.where(mask, dlatents, dlatents2)
 
@@ -559,7 +627,7 @@ class Generator(base.Network):
 
     def _component_kwargs(self):
         mapping = {name: getattr(self.mapping, name) for name in _official_arguments(MappingNetwork)}
-        mapping.pop("dlatent_broadcast")    # G_style sets it for its mapping itself.
+        mapping.pop("dlatent_broadcast")  # G_style sets it for its mapping itself.
         synthesis = {name: getattr(self.synthesis, name) for name in _official_arguments(SynthesisNetwork)}
         return mapping, synthesis
 
@@ -583,6 +651,7 @@ class Generator(base.Network):
 
 # ----------------------------------------------------------------------------------------
 
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Discriminator(base.Network):
     """Official `D_basic`: a `FromRGB` per resolution, a `DiscriminatorBlock` per resolution
@@ -594,22 +663,24 @@ class Discriminator(base.Network):
     official_build_func_name = "D_basic"
     family = "stylegan"
 
-    def __init__(self,
-                 num_channels=1,             # Input colour channels (official default 1).
-                 resolution=32,              # Input resolution (official default 32).
-                 label_size=0,               # Label dimensionality, 0 = no labels.
-                 fmap_base=8192,             # Feature-map multiplier.
-                 fmap_decay=1.0,             # log2 feature-map reduction per doubling.
-                 fmap_max=512,               # Maximum feature maps.
-                 nonlinearity="lrelu",       # 'lrelu' or 'relu'.
-                 use_wscale=True,            # Equalized learning rate?
-                 mbstd_group_size=4,         # Minibatch-stddev group size (<= 1 = off).
-                 mbstd_num_features=1,       # Minibatch-stddev feature maps.
-                 fused_scale="auto",         # Fused conv-down: True, False or 'auto' (>= 128^2).
-                 blur_filter=(1, 2, 1),      # Low-pass filter before downscaling (None = off).
-                 structure="auto",           # 'fixed', 'linear', 'recursive' or 'auto'.
-                 seed=None,                  # Unused (no randomness); kept for uniformity.
-                 **kwargs):                  # Base Model arguments (name, dtype, trainable).
+    def __init__(
+        self,
+        num_channels=1,  # Input colour channels (official default 1).
+        resolution=32,  # Input resolution (official default 32).
+        label_size=0,  # Label dimensionality, 0 = no labels.
+        fmap_base=8192,  # Feature-map multiplier.
+        fmap_decay=1.0,  # log2 feature-map reduction per doubling.
+        fmap_max=512,  # Maximum feature maps.
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        mbstd_group_size=4,  # Minibatch-stddev group size (<= 1 = off).
+        mbstd_num_features=1,  # Minibatch-stddev feature maps.
+        fused_scale="auto",  # Fused conv-down: True, False or 'auto' (>= 128^2).
+        blur_filter=(1, 2, 1),  # Low-pass filter before downscaling (None = off).
+        structure="auto",  # 'fixed', 'linear', 'recursive' or 'auto'.
+        seed=None,  # Unused (no randomness); kept for uniformity.
+        **kwargs,  # Base Model arguments (name, dtype, trainable).
+    ):
         super().__init__(**_model_kwargs(kwargs))
         self.num_channels = int(num_channels)
         self.resolution = int(resolution)
@@ -628,7 +699,7 @@ class Discriminator(base.Network):
         self._structure = base.check_structure(structure, STRUCTURES)
         self.resolution_log2 = base.resolution_log2(self.resolution)
         common = dict(nonlinearity=nonlinearity, use_wscale=self.use_wscale, dtype=self.dtype_policy)
-        self.act, _ = sl.activation(nonlinearity)    # After each FromRGB (the blocks apply their own).
+        self.act, _ = sl.activation(nonlinearity)  # After each FromRGB (the blocks apply their own).
 
         def nf(stage):
             return base.num_features(stage, fmap_base, fmap_decay, fmap_max)
@@ -638,30 +709,44 @@ class Discriminator(base.Network):
         self.from_rgb = []  # One per resolution: index res - 2.
         for res in range(2, self.resolution_log2 + 1):
             lod = self.resolution_log2 - res
-            layer = L.FromRGB(lod, nf(res - 1), use_wscale=self.use_wscale, dtype=self.dtype_policy,
-                               name=f"FromRGB_lod{lod}")
-            layer.build((None, 2 ** res, 2 ** res, self.num_channels))
+            layer = L.FromRGB(
+                lod, nf(res - 1), use_wscale=self.use_wscale, dtype=self.dtype_policy, name=f"FromRGB_lod{lod}"
+            )
+            layer.build((None, 2**res, 2**res, self.num_channels))
             self.from_rgb.append(layer)
-        self.blocks = []    # Resolutions 8x8 and up: index res - 3.
+        self.blocks = []  # Resolutions 8x8 and up: index res - 3.
         for res in range(3, self.resolution_log2 + 1):
-            size = 2 ** res
-            block = sl.DiscriminatorBlock(res, nf(res - 1), nf(res - 2),
-                                          fused=_resolve_fused(fused_scale, size >= 128),
-                                          blur_filter=self.blur_filter, name=f"{size}x{size}", **common)
+            size = 2**res
+            block = sl.DiscriminatorBlock(
+                res,
+                nf(res - 1),
+                nf(res - 2),
+                fused=_resolve_fused(fused_scale, size >= 128),
+                blur_filter=self.blur_filter,
+                name=f"{size}x{size}",
+                **common,
+            )
             block.build((None, size, size, nf(res - 1)))
             self.blocks.append(block)
-        self.epilogue = sl.DiscriminatorEpilogue(nf(1), nf(0), label_size=self.label_size,
-                                                 mbstd_group_size=self.mbstd_group_size,
-                                                 mbstd_num_features=self.mbstd_num_features,
-                                                 name="4x4", **common)
+        self.epilogue = sl.DiscriminatorEpilogue(
+            nf(1),
+            nf(0),
+            label_size=self.label_size,
+            mbstd_group_size=self.mbstd_group_size,
+            mbstd_num_features=self.mbstd_num_features,
+            name="4x4",
+            **common,
+        )
         self.epilogue.build((None, 4, 4, nf(1)))
         self.built = True
 
     # -- forward --------------------------------------------------------------------------
 
-    def call(self,
-             images,         # [N, H, W, C] images.
-             labels=None):   # [N, label_size] labels (None = no labels).
+    def call(
+        self,
+        images,  # [N, H, W, C] images.
+        labels=None,  # [N, label_size] labels (None = no labels).
+    ):
         images = ops.cast(images, self.compute_dtype)
         lod_in = ops.cast(self.lod, self.compute_dtype)
         log2 = self.resolution_log2
@@ -700,9 +785,10 @@ class Discriminator(base.Network):
                         t = base.fade_weight(lod_in, level)
                         if t is not None:  # Unclipped lerp, as officially.
                             x = L.lerp(x, start(res - 1), ops.cast(t, x.dtype))
-                        for res in range(res - 1, 2, -1):
-                            x = block(res, x)
+                        for below in range(res - 1, 2, -1):
+                            x = block(below, x)
                     return x
+
                 return run
 
             x = base.run_at_level(lod_in, log2 - 2, at_level)
@@ -735,12 +821,15 @@ class Discriminator(base.Network):
 
 # ----------------------------------------------------------------------------------------
 
-NETWORK_CLASSES = {cls.official_build_func_name: cls
-                   for cls in (Generator, MappingNetwork, SynthesisNetwork, Discriminator)}
+NETWORK_CLASSES = {
+    cls.official_build_func_name: cls for cls in (Generator, MappingNetwork, SynthesisNetwork, Discriminator)
+}
 
 
-def _constructor_kwargs(cls,              # The network class.
-                        static_kwargs):   # The state's static kwargs.
+def _constructor_kwargs(
+    cls,  # The network class.
+    static_kwargs,  # The state's static kwargs.
+):
     # Unrecognised keyword arguments are ignored, as by the official build functions (and
     # G_style's `dlatent_broadcast` is not one of its constructor's: it sets it itself).
     kwargs = {k: v for k, v in cls.known_kwargs(static_kwargs).items() if k != "seed"}
@@ -750,7 +839,7 @@ def _constructor_kwargs(cls,              # The network class.
     return kwargs
 
 
-def from_official_state(state):   # Official network state (NetworkState or alike).
+def from_official_state(state):  # Official network state (NetworkState or alike).
     """Build the Keras network for an official StyleGAN network state and load its values.
 
     `state` has `name`, `build_func_name` ('G_style', 'G_mapping', 'G_synthesis', 'D_basic'),
@@ -759,18 +848,22 @@ def from_official_state(state):   # Official network state (NetworkState or alik
     """
     func_name = state.build_func_name
     if func_name not in NETWORK_CLASSES:
-        raise ValueError(f"network {state.name!r} was built by {func_name!r}, which is not a "
-                         f"StyleGAN network ({', '.join(NETWORK_CLASSES)})")
+        raise ValueError(
+            f"network {state.name!r} was built by {func_name!r}, which is not a "
+            f"StyleGAN network ({', '.join(NETWORK_CLASSES)})"
+        )
     static_kwargs = dict(state.static_kwargs)
     components = dict(state.components or {})
     if func_name == "G_style":
         for key in ("mapping", "synthesis"):
             if key not in components:
-                raise ValueError(f"G_style network {state.name!r} has no {key!r} component; "
-                                 f"the pickle is incomplete")
+                raise ValueError(f"G_style network {state.name!r} has no {key!r} component; the pickle is incomplete")
         # G_style forwards its own kwargs to the components at run time, overriding theirs.
-        static_kwargs = {**components["mapping"].static_kwargs,
-                         **components["synthesis"].static_kwargs, **static_kwargs}
+        static_kwargs = {
+            **components["mapping"].static_kwargs,
+            **components["synthesis"].static_kwargs,
+            **static_kwargs,
+        }
     name = str(state.name).replace("/", "_") or func_name  # Keras names cannot hold '/'.
     cls = NETWORK_CLASSES[func_name]
     net = cls(name=name, **_constructor_kwargs(cls, static_kwargs))

@@ -15,6 +15,7 @@ layers expose `official_variables()`, an ordered dict from the official name rel
 the layer's scope to the Keras variable, and blocks also carry that scope
 (`official_scope`, e.g. '8x8' or 'ToRGB_lod0').
 """
+
 import collections
 
 import keras
@@ -31,8 +32,11 @@ SQRT2 = float(np.sqrt(2.0))
 # ----------------------------------------------------------------------------------------
 # Stateless ops.
 
-def leaky_relu(x,                  # Any tensor.
-               alpha=0.2):         # Slope for negative inputs.
+
+def leaky_relu(
+    x,  # Any tensor.
+    alpha=0.2,  # Slope for negative inputs.
+):
     """Official lrelu: max(x, alpha*x) (gradient 1 at x == 0, as the official custom grad)."""
     return ops.maximum(x, x * ops.cast(alpha, x.dtype))
 
@@ -46,8 +50,10 @@ def activation(name):
     raise ValueError(f"Unknown nonlinearity {name!r}: use 'lrelu' or 'relu'")
 
 
-def blur_kernel(f,                 # 1-D or 2-D filter taps.
-                normalize=True):   # Scale the taps to sum to 1?
+def blur_kernel(
+    f,  # 1-D or 2-D filter taps.
+    normalize=True,  # Scale the taps to sum to 1?
+):
     """The 2-D blur kernel `_blur2d` builds: outer product of a 1-D filter, normalised."""
     f = np.asarray(f, dtype=np.float32)
     if f.ndim == 1:
@@ -59,9 +65,11 @@ def blur_kernel(f,                 # 1-D or 2-D filter taps.
     return f
 
 
-def blur2d(x,                      # [N, H, W, C]
-           f=(1, 2, 1),            # Filter taps.
-           normalize=True):        # Normalise the taps to sum 1?
+def blur2d(
+    x,  # [N, H, W, C]
+    f=(1, 2, 1),  # Filter taps.
+    normalize=True,  # Normalise the taps to sum 1?
+):
     """Depthwise low-pass filter with zero 'SAME' padding, computed in float32 as official."""
     kernel = blur_kernel(f, normalize)
     if kernel.shape == (1, 1) and kernel[0, 0] == 1:
@@ -69,13 +77,14 @@ def blur2d(x,                      # [N, H, W, C]
     channels = x.shape[-1]
     kernel = np.tile(kernel[:, :, np.newaxis, np.newaxis], [1, 1, channels, 1])
     orig_dtype = x.dtype
-    y = ops.depthwise_conv(ops.cast(x, "float32"), ops.convert_to_tensor(kernel),
-                           strides=1, padding="same")
+    y = ops.depthwise_conv(ops.cast(x, "float32"), ops.convert_to_tensor(kernel), strides=1, padding="same")
     return ops.cast(y, orig_dtype)
 
 
-def instance_norm(x,               # [N, H, W, C]
-                  epsilon=1e-8):   # Added to the variance.
+def instance_norm(
+    x,  # [N, H, W, C]
+    epsilon=1e-8,  # Added to the variance.
+):
     """Per-sample, per-channel normalisation over H and W, computed in float32, no affine."""
     orig_dtype = x.dtype
     x = ops.cast(x, "float32")
@@ -87,14 +96,17 @@ def instance_norm(x,               # [N, H, W, C]
 # ----------------------------------------------------------------------------------------
 # Synthesis-network layers.
 
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Blur2D(keras.layers.Layer):
     """Official `blur2d`: [1,2,1] x [1,2,1] / 16 depthwise filter, zero 'SAME' padding."""
 
-    def __init__(self,
-                 blur_filter=(1, 2, 1),  # Filter taps.
-                 normalize=True,         # Normalise the taps to sum 1?
-                 **kwargs):              # Base Layer arguments.
+    def __init__(
+        self,
+        blur_filter=(1, 2, 1),  # Filter taps.
+        normalize=True,  # Normalise the taps to sum 1?
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.blur_filter = np.asarray(blur_filter, dtype=np.float64).tolist()
         self.normalize = bool(normalize)
@@ -106,8 +118,7 @@ class Blur2D(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "blur_filter": self.blur_filter,
-                "normalize": self.normalize}
+        return {**super().get_config(), "blur_filter": self.blur_filter, "normalize": self.normalize}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -117,21 +128,32 @@ class ConstantInput(keras.layers.Layer):
     Output is NHWC [N, 4, 4, C]; the batch size is taken from the reference input.
     """
 
-    def __init__(self,
-                 channels,           # C.
-                 size=4,             # Spatial size.
-                 **kwargs):          # Base Layer arguments.
+    def __init__(
+        self,
+        channels,  # C.
+        size=4,  # Spatial size.
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.size = int(size)
 
-    def build(self,
-              input_shape=None):   # Unused: the constant's shape is fixed.
-        self.const = self.add_weight(name="const", shape=(1, self.channels, self.size, self.size),
-                                     initializer="ones", dtype="float32", autocast=False)
+    def build(
+        self,
+        input_shape=None,  # Unused: the constant's shape is fixed.
+    ):
+        self.const = self.add_weight(
+            name="const",
+            shape=(1, self.channels, self.size, self.size),
+            initializer="ones",
+            dtype="float32",
+            autocast=False,
+        )
 
-    def call(self,
-             reference):   # Any tensor whose first dimension is the minibatch size.
+    def call(
+        self,
+        reference,  # Any tensor whose first dimension is the minibatch size.
+    ):
         x = ops.transpose(ops.cast(self.const, self.compute_dtype), [0, 2, 3, 1])
         return ops.tile(x, [ops.shape(reference)[0], 1, 1, 1])
 
@@ -146,37 +168,47 @@ class ConstantInput(keras.layers.Layer):
 class StyleMod(keras.layers.Layer):
     """Official `style_mod`: affine dlatent -> (scale, bias) per channel; x*(scale+1) + bias."""
 
-    def __init__(self,
-                 channels,             # C of the modulated activations.
-                 use_wscale=True,      # Equalized learning rate for the affine layer?
-                 **kwargs):            # Base Layer arguments.
+    def __init__(
+        self,
+        channels,  # C of the modulated activations.
+        use_wscale=True,  # Equalized learning rate for the affine layer?
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.use_wscale = bool(use_wscale)
-        self.dense = layers.EqualizedDense(2 * self.channels, gain=1.0,
-                                           use_wscale=self.use_wscale, use_bias=True,
-                                           dtype=self.dtype_policy, name="dense")
+        self.dense = layers.EqualizedDense(
+            2 * self.channels,
+            gain=1.0,
+            use_wscale=self.use_wscale,
+            use_bias=True,
+            dtype=self.dtype_policy,
+            name="dense",
+        )
 
-    def build(self,
-              x_shape,          # [N, H, W, C]
-              dlatent_shape):   # [N, dlatent_size]
+    def build(
+        self,
+        x_shape,  # [N, H, W, C]
+        dlatent_shape,  # [N, dlatent_size]
+    ):
         self.dense.build(dlatent_shape)
 
-    def call(self,
-             x,                 # [N, H, W, C] activations.
-             dlatent):          # [N, dlatent_size] style of this layer.
+    def call(
+        self,
+        x,  # [N, H, W, C] activations.
+        dlatent,  # [N, dlatent_size] style of this layer.
+    ):
         x = ops.cast(x, self.compute_dtype)
-        style = self.dense(dlatent)                       # [N, 2C]
-        scale = style[:, :self.channels][:, None, None, :]
-        shift = style[:, self.channels:][:, None, None, :]
+        style = self.dense(dlatent)  # [N, 2C]
+        scale = style[:, : self.channels][:, None, None, :]
+        shift = style[:, self.channels :][:, None, None, :]
         return x * (scale + ops.cast(1, x.dtype)) + shift
 
     def official_variables(self):
         return base.weight_and_bias(self.dense)
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels,
-                "use_wscale": self.use_wscale}
+        return {**super().get_config(), "channels": self.channels, "use_wscale": self.use_wscale}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -185,15 +217,17 @@ class LayerEpilogue(keras.layers.Layer):
     noise (per-channel `Noise/weight`, zeros) -> `bias` -> activation -> pixel norm ->
     instance norm -> `StyleMod`, each according to its switch."""
 
-    def __init__(self,
-                 channels,                 # C.
-                 use_noise=True,           # Add scaled noise?
-                 use_styles=True,          # Apply style modulation?
-                 use_pixel_norm=False,     # Pixelwise feature normalisation?
-                 use_instance_norm=True,   # Instance normalisation?
-                 nonlinearity="lrelu",     # 'lrelu' or 'relu'.
-                 use_wscale=True,          # Equalized learning rate for StyleMod?
-                 **kwargs):                # Base Layer arguments.
+    def __init__(
+        self,
+        channels,  # C.
+        use_noise=True,  # Add scaled noise?
+        use_styles=True,  # Apply style modulation?
+        use_pixel_norm=False,  # Pixelwise feature normalisation?
+        use_instance_norm=True,  # Instance normalisation?
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate for StyleMod?
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.use_noise = bool(use_noise)
@@ -205,26 +239,32 @@ class LayerEpilogue(keras.layers.Layer):
         self.act, _ = activation(nonlinearity)
         self.style_mod = None
         if self.use_styles:
-            self.style_mod = StyleMod(self.channels, use_wscale=self.use_wscale,
-                                      dtype=self.dtype_policy, name="style_mod")
+            self.style_mod = StyleMod(
+                self.channels, use_wscale=self.use_wscale, dtype=self.dtype_policy, name="style_mod"
+            )
 
-    def build(self,
-              x_shape,              # [N, H, W, C]
-              dlatent_shape=None):  # [N, dlatent_size] (with use_styles)
+    def build(
+        self,
+        x_shape,  # [N, H, W, C]
+        dlatent_shape=None,  # [N, dlatent_size] (with use_styles)
+    ):
         self.noise_strength = None
         if self.use_noise:
-            self.noise_strength = self.add_weight(name="noise_strength", shape=(self.channels,),
-                                                  initializer="zeros", dtype="float32",
-                                                  autocast=False)
-        self.bias = self.add_weight(name="bias", shape=(self.channels,), initializer="zeros",
-                                    dtype="float32", autocast=False)
+            self.noise_strength = self.add_weight(
+                name="noise_strength", shape=(self.channels,), initializer="zeros", dtype="float32", autocast=False
+            )
+        self.bias = self.add_weight(
+            name="bias", shape=(self.channels,), initializer="zeros", dtype="float32", autocast=False
+        )
         if self.use_styles:
             self.style_mod.build(x_shape, dlatent_shape)
 
-    def call(self,
-             x,                  # [N, H, W, C] conv output.
-             dlatent=None,       # [N, dlatent_size] style of this layer.
-             noise=None):        # [N or 1, H, W, 1] noise image.
+    def call(
+        self,
+        x,  # [N, H, W, C] conv output.
+        dlatent=None,  # [N, dlatent_size] style of this layer.
+        noise=None,  # [N or 1, H, W, 1] noise image.
+    ):
         x = ops.cast(x, self.compute_dtype)
         if self.use_noise:
             x = x + ops.cast(noise, x.dtype) * ops.cast(self.noise_strength, x.dtype)
@@ -247,26 +287,36 @@ class LayerEpilogue(keras.layers.Layer):
         return collections.OrderedDict(items)
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "use_noise": self.use_noise,
-                "use_styles": self.use_styles, "use_pixel_norm": self.use_pixel_norm,
-                "use_instance_norm": self.use_instance_norm, "nonlinearity": self.nonlinearity,
-                "use_wscale": self.use_wscale}
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "use_noise": self.use_noise,
+            "use_styles": self.use_styles,
+            "use_pixel_norm": self.use_pixel_norm,
+            "use_instance_norm": self.use_instance_norm,
+            "nonlinearity": self.nonlinearity,
+            "use_wscale": self.use_wscale,
+        }
 
 
 # ----------------------------------------------------------------------------------------
 # G_synthesis blocks.
 
-def _epilogue(name,                 # Keras layer name.
-              channels,             # Feature maps.
-              nonlinearity,         # 'lrelu' or 'relu'.
-              use_wscale,           # Equalized learning rate for StyleMod?
-              epilogue,             # The other LayerEpilogue switches (use_noise, use_styles, ...).
-              policy):              # Dtype policy.
-    return LayerEpilogue(channels, nonlinearity=nonlinearity, use_wscale=use_wscale,
-                         dtype=policy, name=name, **epilogue)
+
+def _epilogue(
+    name,  # Keras layer name.
+    channels,  # Feature maps.
+    nonlinearity,  # 'lrelu' or 'relu'.
+    use_wscale,  # Equalized learning rate for StyleMod?
+    epilogue,  # The other LayerEpilogue switches (use_noise, use_styles, ...).
+    policy,  # Dtype policy.
+):
+    return LayerEpilogue(
+        channels, nonlinearity=nonlinearity, use_wscale=use_wscale, dtype=policy, name=name, **epilogue
+    )
 
 
-def _pair(values):                  # None or the two values of a block's layers.
+def _pair(values):  # None or the two values of a block's layers.
     return (None, None) if values is None else tuple(values)
 
 
@@ -283,13 +333,15 @@ class SynthesisInput(keras.layers.Layer):
 
     official_scope = "4x4"
 
-    def __init__(self,
-                 channels,                 # Feature maps (nf(1)).
-                 const_input_layer=True,   # Learned constant (else a dense layer from w)?
-                 nonlinearity="lrelu",     # 'lrelu' or 'relu'.
-                 use_wscale=True,          # Equalized learning rate?
-                 epilogue=None,            # Other LayerEpilogue switches (use_noise, use_styles, ...).
-                 **kwargs):                # Base Layer arguments.
+    def __init__(
+        self,
+        channels,  # Feature maps (nf(1)).
+        const_input_layer=True,  # Learned constant (else a dense layer from w)?
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        epilogue=None,  # Other LayerEpilogue switches (use_noise, use_styles, ...).
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.const_input_layer = bool(const_input_layer)
@@ -302,20 +354,30 @@ class SynthesisInput(keras.layers.Layer):
         if self.const_input_layer:
             self.input_layer = ConstantInput(self.channels, dtype=policy, name="Const")
         else:  # Gain / 4 as officially (the Theano original's 4x4 dense).
-            self.input_layer = layers.EqualizedDense(self.channels * 16, gain=gain / 4,
-                                                     use_wscale=self.use_wscale, use_bias=False,
-                                                     dtype=policy, name="Dense")
-        self.input_epilogue = _epilogue(self.input_scope + "_epilogue", self.channels,
-                                        nonlinearity, self.use_wscale, self.epilogue, policy)
-        self.conv = layers.EqualizedConv2D(self.channels, 3, gain=gain, use_wscale=self.use_wscale,
-                                           use_bias=False, dtype=policy, name="Conv")
-        self.conv_epilogue = _epilogue("Conv_epilogue", self.channels, nonlinearity,
-                                       self.use_wscale, self.epilogue, policy)
+            self.input_layer = layers.EqualizedDense(
+                self.channels * 16,
+                gain=gain / 4,
+                use_wscale=self.use_wscale,
+                use_bias=False,
+                dtype=policy,
+                name="Dense",
+            )
+        self.input_epilogue = _epilogue(
+            self.input_scope + "_epilogue", self.channels, nonlinearity, self.use_wscale, self.epilogue, policy
+        )
+        self.conv = layers.EqualizedConv2D(
+            self.channels, 3, gain=gain, use_wscale=self.use_wscale, use_bias=False, dtype=policy, name="Conv"
+        )
+        self.conv_epilogue = _epilogue(
+            "Conv_epilogue", self.channels, nonlinearity, self.use_wscale, self.epilogue, policy
+        )
 
-    def build(self,
-              dlatents_shape,       # [N, num_styles, dlatent_size]
-              styles_shape=None,    # Unused: the styles are rows of `dlatents`.
-              noises_shape=None):   # Unused.
+    def build(
+        self,
+        dlatents_shape,  # [N, num_styles, dlatent_size]
+        styles_shape=None,  # Unused: the styles are rows of `dlatents`.
+        noises_shape=None,  # Unused.
+    ):
         dlatent_shape = (None, dlatents_shape[-1])
         shape = (None, 4, 4, self.channels)
         if self.const_input_layer:
@@ -326,10 +388,12 @@ class SynthesisInput(keras.layers.Layer):
         self.conv.build(shape)
         self.conv_epilogue.build(shape, dlatent_shape)
 
-    def call(self,
-             dlatents,             # [N, num_styles, dlatent_size] W.
-             styles=None,          # (w of the input layer, w of Conv), or None.
-             noises=None):         # (noise of the input layer, noise of Conv), or None.
+    def call(
+        self,
+        dlatents,  # [N, num_styles, dlatent_size] W.
+        styles=None,  # (w of the input layer, w of Conv), or None.
+        noises=None,  # (noise of the input layer, noise of Conv), or None.
+    ):
         style, noise = _pair(styles), _pair(noises)
         if self.const_input_layer:
             x = self.input_layer(dlatents)
@@ -340,18 +404,25 @@ class SynthesisInput(keras.layers.Layer):
         return self.conv_epilogue(self.conv(x), style[1], noise[1])
 
     def official_variables(self):
-        input_vars = (self.input_layer.official_variables() if self.const_input_layer
-                      else base.weight_and_bias(self.input_layer))
+        input_vars = (
+            self.input_layer.official_variables() if self.const_input_layer else base.weight_and_bias(self.input_layer)
+        )
         return collections.OrderedDict(
             base.prefixed(self.input_scope, input_vars)
             + base.prefixed(self.input_scope, self.input_epilogue.official_variables())
             + base.prefixed("Conv", base.weight_and_bias(self.conv))
-            + base.prefixed("Conv", self.conv_epilogue.official_variables()))
+            + base.prefixed("Conv", self.conv_epilogue.official_variables())
+        )
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels,
-                "const_input_layer": self.const_input_layer, "nonlinearity": self.nonlinearity,
-                "use_wscale": self.use_wscale, "epilogue": self.epilogue}
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "const_input_layer": self.const_input_layer,
+            "nonlinearity": self.nonlinearity,
+            "use_wscale": self.use_wscale,
+            "epilogue": self.epilogue,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -363,15 +434,17 @@ class SynthesisBlock(keras.layers.Layer):
     styles and noises as for `SynthesisInput`.
     """
 
-    def __init__(self,
-                 res,                      # log2 of the output resolution (>= 3).
-                 channels,                 # Output feature maps (nf(res - 1)).
-                 fused=False,              # Upscale and Conv0_up as one transposed conv?
-                 blur_filter=(1, 2, 1),    # Low-pass filter after upscaling (None = off).
-                 nonlinearity="lrelu",     # 'lrelu' or 'relu'.
-                 use_wscale=True,          # Equalized learning rate?
-                 epilogue=None,            # Other LayerEpilogue switches (use_noise, use_styles, ...).
-                 **kwargs):                # Base Layer arguments.
+    def __init__(
+        self,
+        res,  # log2 of the output resolution (>= 3).
+        channels,  # Output feature maps (nf(res - 1)).
+        fused=False,  # Upscale and Conv0_up as one transposed conv?
+        blur_filter=(1, 2, 1),  # Low-pass filter after upscaling (None = off).
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        epilogue=None,  # Other LayerEpilogue switches (use_noise, use_styles, ...).
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.res = int(res)
         self.channels = int(channels)
@@ -380,32 +453,44 @@ class SynthesisBlock(keras.layers.Layer):
         self.nonlinearity = nonlinearity
         self.use_wscale = bool(use_wscale)
         self.epilogue = dict(epilogue or {})
-        self.size = 2 ** self.res
+        self.size = 2**self.res
         self.official_scope = f"{self.size}x{self.size}"
         _, gain = activation(nonlinearity)
         policy = self.dtype_policy
         conv_class = layers.UpscaleConv2D if self.fused else layers.EqualizedConv2D
         extra = {"transposed_weight": False} if self.fused else {}
-        self.conv0_up = conv_class(self.channels, 3, gain=gain, use_wscale=self.use_wscale,
-                                   use_bias=False, dtype=policy, name="Conv0_up", **extra)
+        self.conv0_up = conv_class(
+            self.channels,
+            3,
+            gain=gain,
+            use_wscale=self.use_wscale,
+            use_bias=False,
+            dtype=policy,
+            name="Conv0_up",
+            **extra,
+        )
         self.blur = None
         if self.blur_filter is not None:
             self.blur = Blur2D(self.blur_filter, dtype=policy, name="Blur")
-        self.conv0_epilogue = _epilogue("Conv0_up_epilogue", self.channels, nonlinearity,
-                                        self.use_wscale, self.epilogue, policy)
-        self.conv1 = layers.EqualizedConv2D(self.channels, 3, gain=gain, use_wscale=self.use_wscale,
-                                            use_bias=False, dtype=policy, name="Conv1")
-        self.conv1_epilogue = _epilogue("Conv1_epilogue", self.channels, nonlinearity,
-                                        self.use_wscale, self.epilogue, policy)
+        self.conv0_epilogue = _epilogue(
+            "Conv0_up_epilogue", self.channels, nonlinearity, self.use_wscale, self.epilogue, policy
+        )
+        self.conv1 = layers.EqualizedConv2D(
+            self.channels, 3, gain=gain, use_wscale=self.use_wscale, use_bias=False, dtype=policy, name="Conv1"
+        )
+        self.conv1_epilogue = _epilogue(
+            "Conv1_epilogue", self.channels, nonlinearity, self.use_wscale, self.epilogue, policy
+        )
 
-    def build(self,
-              x_shape,              # [N, S/2, S/2, C_in]
-              styles_shape=None,    # The two styles' shapes, [N, dlatent_size] each.
-              noises_shape=None):   # Unused.
+    def build(
+        self,
+        x_shape,  # [N, S/2, S/2, C_in]
+        styles_shape=None,  # The two styles' shapes, [N, dlatent_size] each.
+        noises_shape=None,  # Unused.
+    ):
         size, half = self.size, self.size // 2
         dlatent_shape = None if styles_shape is None else tuple(styles_shape[0])
-        self.conv0_up.build((None, half, half, x_shape[-1]) if self.fused
-                            else (None, size, size, x_shape[-1]))
+        self.conv0_up.build((None, half, half, x_shape[-1]) if self.fused else (None, size, size, x_shape[-1]))
         shape = (None, size, size, self.channels)
         # Both convs before the epilogues: the order the variables were first created in,
         # so the same Keras seed gives the same initial values.
@@ -413,10 +498,12 @@ class SynthesisBlock(keras.layers.Layer):
         self.conv0_epilogue.build(shape, dlatent_shape)
         self.conv1_epilogue.build(shape, dlatent_shape)
 
-    def call(self,
-             x,                    # [N, S/2, S/2, C_in] features of the resolution below.
-             styles=None,          # (w of Conv0_up, w of Conv1), or None.
-             noises=None):         # (noise of Conv0_up, noise of Conv1), or None.
+    def call(
+        self,
+        x,  # [N, S/2, S/2, C_in] features of the resolution below.
+        styles=None,  # (w of Conv0_up, w of Conv1), or None.
+        noises=None,  # (noise of Conv0_up, noise of Conv1), or None.
+    ):
         style, noise = _pair(styles), _pair(noises)
         x = self.conv0_up(x if self.fused else layers.upscale2d(x))
         if self.blur is not None:
@@ -429,17 +516,25 @@ class SynthesisBlock(keras.layers.Layer):
             base.prefixed("Conv0_up", base.weight_and_bias(self.conv0_up))
             + base.prefixed("Conv0_up", self.conv0_epilogue.official_variables())
             + base.prefixed("Conv1", base.weight_and_bias(self.conv1))
-            + base.prefixed("Conv1", self.conv1_epilogue.official_variables()))
+            + base.prefixed("Conv1", self.conv1_epilogue.official_variables())
+        )
 
     def get_config(self):
-        return {**super().get_config(), "res": self.res, "channels": self.channels,
-                "fused": self.fused, "blur_filter": self.blur_filter,
-                "nonlinearity": self.nonlinearity, "use_wscale": self.use_wscale,
-                "epilogue": self.epilogue}
+        return {
+            **super().get_config(),
+            "res": self.res,
+            "channels": self.channels,
+            "fused": self.fused,
+            "blur_filter": self.blur_filter,
+            "nonlinearity": self.nonlinearity,
+            "use_wscale": self.use_wscale,
+            "epilogue": self.epilogue,
+        }
 
 
 # ----------------------------------------------------------------------------------------
 # D_basic blocks.
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class DiscriminatorBlock(keras.layers.Layer):
@@ -450,15 +545,17 @@ class DiscriminatorBlock(keras.layers.Layer):
     Call: `x = block(x)` with x [N, S, S, C_in] -> [N, S/2, S/2, channels].
     """
 
-    def __init__(self,
-                 res,                      # log2 of the input resolution (>= 3).
-                 conv0_channels,           # Conv0 feature maps (nf(res - 1), as its input's).
-                 channels,                 # Output feature maps (nf(res - 2)).
-                 fused=False,              # Conv1_down and the downscale as one strided conv?
-                 blur_filter=(1, 2, 1),    # Low-pass filter before downscaling (None = off).
-                 nonlinearity="lrelu",     # 'lrelu' or 'relu'.
-                 use_wscale=True,          # Equalized learning rate?
-                 **kwargs):                # Base Layer arguments.
+    def __init__(
+        self,
+        res,  # log2 of the input resolution (>= 3).
+        conv0_channels,  # Conv0 feature maps (nf(res - 1), as its input's).
+        channels,  # Output feature maps (nf(res - 2)).
+        fused=False,  # Conv1_down and the downscale as one strided conv?
+        blur_filter=(1, 2, 1),  # Low-pass filter before downscaling (None = off).
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.res = int(res)
         self.conv0_channels = int(conv0_channels)
@@ -467,25 +564,34 @@ class DiscriminatorBlock(keras.layers.Layer):
         self.blur_filter = None if not blur_filter else list(blur_filter)
         self.nonlinearity = nonlinearity
         self.use_wscale = bool(use_wscale)
-        self.size = 2 ** self.res
+        self.size = 2**self.res
         self.official_scope = f"{self.size}x{self.size}"
         self.act, gain = activation(nonlinearity)
         policy = self.dtype_policy
-        self.conv0 = layers.EqualizedConv2D(self.conv0_channels, 3, gain=gain,
-                                            use_wscale=self.use_wscale, use_bias=True,
-                                            dtype=policy, name="Conv0")
+        self.conv0 = layers.EqualizedConv2D(
+            self.conv0_channels, 3, gain=gain, use_wscale=self.use_wscale, use_bias=True, dtype=policy, name="Conv0"
+        )
         self.blur = None
         if self.blur_filter is not None:
             self.blur = Blur2D(self.blur_filter, dtype=policy, name="Blur")
         conv_class = layers.Conv2DDownscale if self.fused else layers.EqualizedConv2D
-        self.conv1_down = conv_class(self.channels, 3, gain=gain, use_wscale=self.use_wscale,
-                                     use_bias=self.fused, dtype=policy, name="Conv1_down")
+        self.conv1_down = conv_class(
+            self.channels,
+            3,
+            gain=gain,
+            use_wscale=self.use_wscale,
+            use_bias=self.fused,
+            dtype=policy,
+            name="Conv1_down",
+        )
         self.conv1_down_bias = None
         if not self.fused:
             self.conv1_down_bias = layers.Bias(dtype=policy, name="Conv1_down_bias")
 
-    def build(self,
-              x_shape):             # [N, S, S, C_in]
+    def build(
+        self,
+        x_shape,  # [N, S, S, C_in]
+    ):
         size = self.size
         # Conv1_down (and its bias) before Conv0: the order the variables were first created
         # in, so the same Keras seed gives the same initial values.
@@ -494,8 +600,10 @@ class DiscriminatorBlock(keras.layers.Layer):
             self.conv1_down_bias.build((None, size // 2, size // 2, self.channels))
         self.conv0.build((None, size, size, int(x_shape[-1])))
 
-    def call(self,
-             x):                   # [N, S, S, C_in] features.
+    def call(
+        self,
+        x,  # [N, S, S, C_in] features.
+    ):
         x = self.act(self.conv0(x))
         if self.blur is not None:
             x = self.blur(x)
@@ -507,12 +615,20 @@ class DiscriminatorBlock(keras.layers.Layer):
     def official_variables(self):
         return collections.OrderedDict(
             base.prefixed("Conv0", base.weight_and_bias(self.conv0))
-            + base.prefixed("Conv1_down", base.weight_and_bias(self.conv1_down, self.conv1_down_bias)))
+            + base.prefixed("Conv1_down", base.weight_and_bias(self.conv1_down, self.conv1_down_bias))
+        )
 
     def get_config(self):
-        return {**super().get_config(), "res": self.res, "conv0_channels": self.conv0_channels,
-                "channels": self.channels, "fused": self.fused, "blur_filter": self.blur_filter,
-                "nonlinearity": self.nonlinearity, "use_wscale": self.use_wscale}
+        return {
+            **super().get_config(),
+            "res": self.res,
+            "conv0_channels": self.conv0_channels,
+            "channels": self.channels,
+            "fused": self.fused,
+            "blur_filter": self.blur_filter,
+            "nonlinearity": self.nonlinearity,
+            "use_wscale": self.use_wscale,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -525,15 +641,17 @@ class DiscriminatorEpilogue(keras.layers.Layer):
 
     official_scope = "4x4"
 
-    def __init__(self,
-                 channels,                 # Conv feature maps (nf(1)).
-                 dense_channels,           # Dense0 features (nf(0)).
-                 label_size=0,             # Label dimensionality (0 = one score).
-                 mbstd_group_size=4,       # Minibatch-stddev group size (<= 1 = off).
-                 mbstd_num_features=1,     # Minibatch-stddev feature maps.
-                 nonlinearity="lrelu",     # 'lrelu' or 'relu'.
-                 use_wscale=True,          # Equalized learning rate?
-                 **kwargs):                # Base Layer arguments.
+    def __init__(
+        self,
+        channels,  # Conv feature maps (nf(1)).
+        dense_channels,  # Dense0 features (nf(0)).
+        label_size=0,  # Label dimensionality (0 = one score).
+        mbstd_group_size=4,  # Minibatch-stddev group size (<= 1 = off).
+        mbstd_num_features=1,  # Minibatch-stddev feature maps.
+        nonlinearity="lrelu",  # 'lrelu' or 'relu'.
+        use_wscale=True,  # Equalized learning rate?
+        **kwargs,  # Base Layer arguments.
+    ):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.dense_channels = int(dense_channels)
@@ -546,25 +664,32 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         policy = self.dtype_policy
         self.mbstd = None
         if self.mbstd_group_size > 1:
-            self.mbstd = layers.MinibatchStddev(self.mbstd_group_size, self.mbstd_num_features,
-                                                dtype=policy, name="MinibatchStddev")
-        self.conv = layers.EqualizedConv2D(self.channels, 3, gain=gain, use_wscale=self.use_wscale,
-                                           use_bias=True, dtype=policy, name="Conv")
-        self.dense0 = layers.EqualizedDense(self.dense_channels, gain=gain, use_wscale=self.use_wscale,
-                                            use_bias=True, dtype=policy, name="Dense0")
-        self.dense1 = layers.EqualizedDense(max(self.label_size, 1), gain=1.0,
-                                            use_wscale=self.use_wscale, use_bias=True, dtype=policy,
-                                            name="Dense1")
+            self.mbstd = layers.MinibatchStddev(
+                self.mbstd_group_size, self.mbstd_num_features, dtype=policy, name="MinibatchStddev"
+            )
+        self.conv = layers.EqualizedConv2D(
+            self.channels, 3, gain=gain, use_wscale=self.use_wscale, use_bias=True, dtype=policy, name="Conv"
+        )
+        self.dense0 = layers.EqualizedDense(
+            self.dense_channels, gain=gain, use_wscale=self.use_wscale, use_bias=True, dtype=policy, name="Dense0"
+        )
+        self.dense1 = layers.EqualizedDense(
+            max(self.label_size, 1), gain=1.0, use_wscale=self.use_wscale, use_bias=True, dtype=policy, name="Dense1"
+        )
 
-    def build(self,
-              x_shape):             # [N, 4, 4, C]
+    def build(
+        self,
+        x_shape,  # [N, 4, 4, C]
+    ):
         channels = int(x_shape[-1]) + (self.mbstd_num_features if self.mbstd is not None else 0)
         self.conv.build((None, 4, 4, channels))
         self.dense0.build((None, self.channels * 16))
         self.dense1.build((None, self.dense_channels))
 
-    def call(self,
-             x):                   # [N, 4, 4, C] features.
+    def call(
+        self,
+        x,  # [N, 4, 4, C] features.
+    ):
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.act(self.conv(x))
@@ -576,11 +701,17 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         return collections.OrderedDict(
             base.prefixed("Conv", base.weight_and_bias(self.conv))
             + base.prefixed("Dense0", base.weight_and_bias(self.dense0))
-            + base.prefixed("Dense1", base.weight_and_bias(self.dense1)))
+            + base.prefixed("Dense1", base.weight_and_bias(self.dense1))
+        )
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels,
-                "dense_channels": self.dense_channels, "label_size": self.label_size,
-                "mbstd_group_size": self.mbstd_group_size,
-                "mbstd_num_features": self.mbstd_num_features,
-                "nonlinearity": self.nonlinearity, "use_wscale": self.use_wscale}
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "dense_channels": self.dense_channels,
+            "label_size": self.label_size,
+            "mbstd_group_size": self.mbstd_group_size,
+            "mbstd_num_features": self.mbstd_num_features,
+            "nonlinearity": self.nonlinearity,
+            "use_wscale": self.use_wscale,
+        }

@@ -1,4 +1,5 @@
 """Shared test fixtures: paths to the golden vectors in ../shared."""
+
 import os
 import pathlib
 

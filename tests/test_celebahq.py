@@ -6,6 +6,7 @@ IJG's test image with its libjpeg 8d decode MD5). The resampling kernels are als
 against scalar transcriptions of Pillow 3.1.1's C code written here, and the blur against
 scipy's own C correlation loop.
 """
+
 import base64
 import bz2
 import concurrent.futures
@@ -28,10 +29,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 import dataset_tool
-from datasets import celebahq, jpeg8d, pillow311, scipy11
+from datasets import celebahq
+from datasets import jpeg8d
+from datasets import pillow311
+from datasets import scipy11
 from datasets.errors import DatasetError
 from datasets.tfrecord_format import read_images
-from tests.conftest import REPO, SHARED, user_env
+from tests.conftest import REPO
+from tests.conftest import SHARED
+from tests.conftest import user_env
 from utils import blas_threads
 
 SAMPLES = SHARED / "data" / "celeba-samples"
@@ -56,7 +62,8 @@ CASES = {case["file"]: case for case in json.loads((SAMPLES / "cases.json").read
 def _md5(array):
     return hashlib.md5(np.ascontiguousarray(array).tobytes()).hexdigest()
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Decoder: genuine IJG libjpeg 8d.
 
 
@@ -79,11 +86,12 @@ def test_decoder_errors_are_one_line(tmp_path):
             jpeg8d.decode(path)
         assert "\n" not in str(info.value)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Pillow 3.1.1 ANTIALIAS resize, against a scalar transcription of Resample.c.
 
 
-def _ref_sinc(x):                   # sinc_filter(float): x*M_PI stored as float, sin/x in double.
+def _ref_sinc(x):  # sinc_filter(float): x*M_PI stored as float, sin/x in double.
     if x == 0.0:
         return np.float32(1.0)
     xpi = np.float32(float(x) * math.pi)
@@ -126,15 +134,18 @@ def _ref_resample_line(line, out_size):
 def _ref_resize(img, size):
     """Image.resize(size, ANTIALIAS) of Pillow 3.1.1: horizontal pass, uint8, vertical pass."""
     h, w, c = img.shape
-    across = np.array([[_ref_resample_line(img[y, :, b].tolist(), size[0]) for b in range(c)]
-                       for y in range(h)], np.uint8).transpose(0, 2, 1)       # [h, W, c]
-    down = np.array([[_ref_resample_line(across[:, x, b].tolist(), size[1]) for b in range(c)]
-                     for x in range(size[0])], np.uint8).transpose(2, 0, 1)  # [H, W, c]
+    across = np.array(
+        [[_ref_resample_line(img[y, :, b].tolist(), size[0]) for b in range(c)] for y in range(h)], np.uint8
+    ).transpose(0, 2, 1)  # [h, W, c]
+    down = np.array(
+        [[_ref_resample_line(across[:, x, b].tolist(), size[1]) for b in range(c)] for x in range(size[0])], np.uint8
+    ).transpose(2, 0, 1)  # [H, W, c]
     return down
 
 
-@pytest.mark.parametrize("shape, size", [((7, 9, 3), (4, 11)), ((6, 5, 3), (13, 3)),
-                                         ((8, 16, 3), (4, 2)), ((5, 4, 3), (40, 16))])
+@pytest.mark.parametrize(
+    "shape, size", [((7, 9, 3), (4, 11)), ((6, 5, 3), (13, 3)), ((8, 16, 3), (4, 2)), ((5, 4, 3), (40, 16))]
+)
 def test_resize_matches_scalar_pillow_311(shape, size):
     img = np.random.RandomState(sum(shape) + sum(size)).randint(0, 256, shape).astype(np.uint8)
     expected = _ref_resize(img, size)
@@ -142,8 +153,9 @@ def test_resize_matches_scalar_pillow_311(shape, size):
     np.testing.assert_array_equal(pillow311.resize(img, size, exact=True), expected)
 
 
-@pytest.mark.parametrize("in_size, out_size, axis", [(613, 153, 0), (77, 616, 1), (600, 211, 0),
-                                                     (4096, 1024, 1), (700, 233, 1)])
+@pytest.mark.parametrize(
+    "in_size, out_size, axis", [(613, 153, 0), (77, 616, 1), (600, 211, 0), (4096, 1024, 1), (700, 233, 1)]
+)
 def test_resample_fast_path_equals_sequential_float32_loop(in_size, out_size, axis):
     # Smooth data puts many float32 sums close to an integer, so the exact fallback runs too.
     rnd = np.random.RandomState(in_size)
@@ -153,7 +165,8 @@ def test_resample_fast_path_equals_sequential_float32_loop(in_size, out_size, ax
     fast = pillow311.resample(src, out_size, axis)
     np.testing.assert_array_equal(fast, pillow311.resample(src, out_size, axis, exact=True))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Pillow 3.1.1 QUAD transform with BILINEAR sampling, against Image.py + Geometry.c.
 
 
@@ -174,7 +187,7 @@ def _ref_quad_transform(img, size, data):
             xin = a0 + a1 * x + a2 * y + a3 * x * y
             yin = a4 + a5 * x + a6 * y + a7 * x * y
             if xin < 0.0 or xin >= width or yin < 0.0 or yin >= height:
-                continue                                  # fill: 0
+                continue  # fill: 0
             xin, yin = xin - 0.5, yin - 0.5
             xi, yi = math.floor(xin), math.floor(yin)
             dx, dy = xin - xi, yin - yi
@@ -187,7 +200,7 @@ def _ref_quad_transform(img, size, data):
                     v2 = row2[xc0, b] + (row2[xc1, b] - row2[xc0, b]) * dx
                 else:
                     v2 = v1
-                out[y, x, b] = int(v1 + (v2 - v1) * dy)   # (UINT8) truncation.
+                out[y, x, b] = int(v1 + (v2 - v1) * dy)  # (UINT8) truncation.
     return out
 
 
@@ -199,7 +212,8 @@ def test_quad_transform_matches_scalar_pillow_311():
     assert (expected == 0).all(axis=2).any() and (expected != 0).any()
     np.testing.assert_array_equal(pillow311.transform_quad(img, (40, 30), data), expected)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # scipy 1.1 gaussian_filter.
 
 
@@ -228,7 +242,8 @@ def test_gaussian_filter_equals_scipy_correlation_loop(shape, sigma):
     if shape[0] < 200:
         np.testing.assert_array_equal(scipy11.gaussian_filter(img, sigma, exact=True), expected)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # The five official cases: every stage against the genuine old stack.
 
 
@@ -243,9 +258,13 @@ def official_cases():
         big = pillow311.transform_quad_planar(prepared, (4096, 4096), (quad + 0.5).flatten())
         proc = pillow311.resize_planar(big, (1024, 1024))
         results[case["file"]] = dict(
-            before_md5=_md5(prepared), data=(quad + 0.5).flatten(), route=route,
-            transform_md5=_md5(big.transpose(1, 2, 0)), proc=proc,
-            seconds=time.process_time() - start)
+            before_md5=_md5(prepared),
+            data=(quad + 0.5).flatten(),
+            route=route,
+            transform_md5=_md5(big.transpose(1, 2, 0)),
+            proc=proc,
+            seconds=time.process_time() - start,
+        )
     return results
 
 
@@ -285,7 +304,8 @@ def test_degenerate_landmarks_are_refused():
     with pytest.raises(DatasetError, match="outside the 178x218 image"):
         celebahq.prepare_image(np.zeros((218, 178, 3), np.uint8), np.float32(CASES["200305.jpg"]["landmarks"]) + 900)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Deltas: written here the way the official encoder must have written them.
 
 
@@ -314,13 +334,15 @@ def test_delta_only_decrypts_with_its_jpeg():
     with pytest.raises(DatasetError, match="holds 12 bytes"):
         celebahq.decrypt_delta(_official_encrypt(np.zeros(12), orig_bytes, "a.jpg"), orig_bytes, "a.jpg")
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # create_celebahq on a tiny CelebA tree in the official layout.
 
-TREE_FILES = ("000001.jpg", "000002.jpg", "000003.jpg")     # img_celeba names ...
-TREE_SOURCES = ("200305.jpg", "098340.jpg", "104690.jpg")   # ... and the sample each copies.
-LANDMARK_HEADER = "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y " \
-                  "leftmouth_x leftmouth_y rightmouth_x rightmouth_y"
+TREE_FILES = ("000001.jpg", "000002.jpg", "000003.jpg")  # img_celeba names ...
+TREE_SOURCES = ("200305.jpg", "098340.jpg", "104690.jpg")  # ... and the sample each copies.
+LANDMARK_HEADER = (
+    "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y"
+)
 
 
 def _build_tree(root, procs=None, proc_md5=None, final_md5=None):
@@ -348,19 +370,35 @@ def _build_tree(root, procs=None, proc_md5=None, final_md5=None):
                 lines.append("%d %d %s %s %s" % (idx, idx, name, "0" * 32, "0" * 32))
                 continue
             delta = rnd.randint(0, 256, (3, 1024, 1024)).astype(np.uint8)
-            archive.writestr("delta%05d.dat" % idx,
-                             _official_encrypt(delta, (celeba / "img_celeba" / name).read_bytes(), name))
+            archive.writestr(
+                "delta%05d.dat" % idx, _official_encrypt(delta, (celeba / "img_celeba" / name).read_bytes(), name)
+            )
             finals.append(procs[idx] + delta)  # uint8: wraps modulo 256, as the official tool.
-            lines.append("%d %d %s %s %s" % (idx, idx, name, (proc_md5 or {}).get(idx, _md5(procs[idx])),
-                                             (final_md5 or {}).get(idx, _md5(finals[-1]))))
+            lines.append(
+                "%d %d %s %s %s"
+                % (
+                    idx,
+                    idx,
+                    name,
+                    (proc_md5 or {}).get(idx, _md5(procs[idx])),
+                    (final_md5 or {}).get(idx, _md5(finals[-1])),
+                )
+            )
     (deltas / "image_list.txt").write_text("\n".join(lines) + "\n")
     return celeba, deltas, finals
 
 
 def _create(root, celeba, deltas, num_threads=1):
-    celebahq.create_celebahq(str(root / "out"), str(celeba), str(deltas), num_threads=num_threads, num_tasks=2,
-                             expected_celeba_images=3, expected_images=2,
-                             libjpeg_check=("000001.jpg", CASES["200305.jpg"]["decode_8d_md5"]))
+    celebahq.create_celebahq(
+        str(root / "out"),
+        str(celeba),
+        str(deltas),
+        num_threads=num_threads,
+        num_tasks=2,
+        expected_celeba_images=3,
+        expected_images=2,
+        libjpeg_check=("000001.jpg", CASES["200305.jpg"]["decode_8d_md5"]),
+    )
 
 
 @pytest.fixture
@@ -377,7 +415,7 @@ def test_create_celebahq_end_to_end(tmp_path, tree_procs):
     assert sorted(os.listdir(out)) == ["out-r%02d.tfrecords" % r for r in range(2, 11)]
     images = list(read_images(out / "out-r10.tfrecords"))
     order = np.arange(2)
-    np.random.RandomState(123).shuffle(order)   # The official shuffled order: [1, 0].
+    np.random.RandomState(123).shuffle(order)  # The official shuffled order: [1, 0].
     assert len(images) == 2
     for img, idx in zip(images, order):
         np.testing.assert_array_equal(img, finals[idx])
@@ -431,14 +469,17 @@ def _other_000001(celeba, deltas):
     shutil.copyfile(_shared(SAMPLES / "024683.jpg"), celeba / "img_celeba" / "000001.jpg")
 
 
-@pytest.mark.parametrize("damage, words", [
-    (_drop_jpeg, "expected to find 3 images"),
-    (_drop_landmarks, "landmark file"),
-    (_short_landmarks, "holds 2 landmark rows, expected 3"),
-    (_extra_zip, "expected the 1 zips"),
-    (_bad_header, "lacks the header"),
-    (_other_000001, "000001.jpg decodes to MD5"),
-])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (_drop_jpeg, "expected to find 3 images"),
+        (_drop_landmarks, "landmark file"),
+        (_short_landmarks, "holds 2 landmark rows, expected 3"),
+        (_extra_zip, "expected the 1 zips"),
+        (_bad_header, "lacks the header"),
+        (_other_000001, "000001.jpg decodes to MD5"),
+    ],
+)
 def test_create_celebahq_validates_inputs(tmp_path, damage, words):
     celeba, deltas, _ = _build_tree(tmp_path)
     damage(celeba, deltas)
@@ -449,25 +490,49 @@ def test_create_celebahq_validates_inputs(tmp_path, damage, words):
 
 
 def test_cli_reports_missing_input_in_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "dataset_tool.py", "create_celebahq", str(tmp_path / "out"),
-                             str(tmp_path / "celeba"), str(tmp_path / "deltas")],
-                            cwd=REPO, capture_output=True, text=True, timeout=120, env=user_env())
+    result = subprocess.run(
+        [
+            sys.executable,
+            "dataset_tool.py",
+            "create_celebahq",
+            str(tmp_path / "out"),
+            str(tmp_path / "celeba"),
+            str(tmp_path / "deltas"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=user_env(),
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("dataset_tool.py: error: ") and "img_celeba" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Unusual routes (no published MD5s): crash-free, right shape and deterministic.
 
 
 def _centre_landmarks(path, scale):
     from PIL import Image  # Only for the size of the file.
+
     with Image.open(path) as img:
         width, height = img.size
     cx, cy = width / 2, height / 2
-    return [cx - 19 * scale, cy - 15 * scale, cx + 19 * scale, cy - 15 * scale, cx, cy + 5 * scale,
-            cx - 14 * scale, cy + 22 * scale, cx + 14 * scale, cy + 22 * scale]
+    return [
+        cx - 19 * scale,
+        cy - 15 * scale,
+        cx + 19 * scale,
+        cy - 15 * scale,
+        cx,
+        cy + 5 * scale,
+        cx - 14 * scale,
+        cy + 22 * scale,
+        cx + 14 * scale,
+        cy + 22 * scale,
+    ]
 
 
 @pytest.mark.slow
@@ -479,8 +544,10 @@ def test_canvas_route_crops_without_pad_and_is_deterministic():
     local = celebahq.celebahq_process(str(path), landmarks)
     assert local.shape == (3, 1024, 1024) and local.dtype == np.uint8 and local.std() > 10
     # Same bytes from a spawned worker (single-threaded BLAS there, as create_celebahq runs it).
-    with blas_threads.single_threaded_children(), concurrent.futures.ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with (
+        blas_threads.single_threaded_children(),
+        concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
         remote = pool.submit(celebahq.celebahq_process, str(path), landmarks).result()
     np.testing.assert_array_equal(remote, local)
 

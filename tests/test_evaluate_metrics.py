@@ -17,18 +17,21 @@ from metrics import frechet_inception_distance as fid
 from metrics import inception_score
 from metrics import ms_ssim
 from metrics import sliced_wasserstein as swd
-from tests.conftest import REPO, user_env
+from tests.conftest import REPO
 from tests.conftest import golden_path
+from tests.conftest import user_env
 
-NUM_IMAGES = 32     # Images per pass.
-MINIBATCH = 8       # Several minibatches per pass.
+NUM_IMAGES = 32  # Images per pass.
+MINIBATCH = 8  # Several minibatches per pass.
 SEED = 1000
 SNAPSHOTS = {0: 0.0, 140: 1.0}  # kimg -> lod of Gs (a mid-growth snapshot at lod 1).
 
 
 def _networks(label_size, lod, seed, num_channels=3, resolution=32):
     import keras
+
     from networks import progan
+
     keras.utils.set_random_seed(seed)
     kwargs = dict(num_channels=num_channels, resolution=resolution, fmap_base=64, fmap_max=16, label_size=label_size)
     G = progan.Generator(name="G", **kwargs)
@@ -45,13 +48,17 @@ def _networks(label_size, lod, seed, num_channels=3, resolution=32):
 def run(tmp_path_factory):
     from datasets.shapes import create_shapes
     from networks import official
+
     root = tmp_path_factory.mktemp("evaluate")
     dataset = str(root / "shapes")
     create_shapes(dataset, resolution=32, num_images=64, labels=1, num_threads=1)
     run_dir = root / "results" / "000-pgan-shapes-test"
     run_dir.mkdir(parents=True)
-    options = dict(arch="progan", dataset_args=dict(tfrecord_dir=dataset, max_label_size="full"),
-                   train=dict(mirror_augment=False, total_kimg=1))
+    options = dict(
+        arch="progan",
+        dataset_args=dict(tfrecord_dir=dataset, max_label_size="full"),
+        train=dict(mirror_augment=False, total_kimg=1),
+    )
     (run_dir / "training_options.json").write_text(json.dumps(options))
     for index, (kimg, lod) in enumerate(sorted(SNAPSHOTS.items())):
         official.save_pickle(run_dir / ("network-snapshot-%06d.pkl" % kimg), *_networks(3, lod, seed=index))
@@ -62,8 +69,10 @@ def run(tmp_path_factory):
 def _file_order(dataset, count):
     """The first `count` reals and labels in file order, read independently of the evaluator."""
     from datasets.tfrecord_reader import TFRecordDataset
-    images, labels = next(iter(TFRecordDataset(dataset, max_label_size="full", shuffle_mb=0, repeat=False)
-                               .get_dataset(count, 0)))
+
+    images, labels = next(
+        iter(TFRecordDataset(dataset, max_label_size="full", shuffle_mb=0, repeat=False).get_dataset(count, 0))
+    )
     return images.numpy(), labels.numpy()
 
 
@@ -73,11 +82,12 @@ _generators = {}
 def _fakes(pkl, labels, minibatch=MINIBATCH):
     """Gs images from RandomState(seed) latents and the given labels, converted as official ProGAN."""
     from networks import official
+
     if pkl not in _generators:
         _generators[pkl] = official.load_pickle(pkl)[2]
     Gs = _generators[pkl]
     latents = np.random.RandomState(SEED).randn(len(labels), Gs.get_config()["latent_size"]).astype(np.float32)
-    out = [Gs(latents[b:b + minibatch], labels[b:b + minibatch]).numpy() for b in range(0, len(labels), minibatch)]
+    out = [Gs(latents[b : b + minibatch], labels[b : b + minibatch]).numpy() for b in range(0, len(labels), minibatch)]
     return np.clip(np.rint(np.concatenate(out) * np.float32(127.5) + np.float32(127.5)), 0, 255).astype(np.uint8)
 
 
@@ -87,19 +97,26 @@ def _table(path):
     start = max(i for i, line in enumerate(lines) if line.startswith("Snapshot"))
     names = lines[start].split()
     width = lines[start].index("Time_eval")  # Official 10; wider for long file names.
-    rows = [line for line in lines[start + 2:] if line.strip()]
-    table = {line[:width].strip(): [float(v) for v in line[width + 12:].split()] for line in rows}
+    rows = [line for line in lines[start + 2 :] if line.strip()]
+    table = {line[:width].strip(): [float(v) for v in line[width + 12 :].split()] for line in rows}
     return names, table, [line[:width].strip() for line in rows], lines[start]
 
 
 @pytest.fixture(scope="module")
 def evaluated(run):
     lines = []
-    rows = evaluate.evaluate_run(run["run_dir"], metrics="swd,msssim", num_images=NUM_IMAGES, real_passes=2,
-                                 minibatch_size=MINIBATCH, log=lines.append)
+    rows = evaluate.evaluate_run(
+        run["run_dir"],
+        metrics="swd,msssim",
+        num_images=NUM_IMAGES,
+        real_passes=2,
+        minibatch_size=MINIBATCH,
+        log=lines.append,
+    )
     return dict(rows=rows, lines=lines, path=os.path.join(run["run_dir"], "metric-swd-msssim-32.txt"))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 
 
 def test_table_layout_and_snapshot_order(evaluated):
@@ -147,8 +164,9 @@ def test_snapshot_rows_equal_direct_metrics(evaluated, run):
             assert row[key] == pytest.approx(value, rel=1e-6), (kimg, key)
         assert row["MS-SSIM"] == pytest.approx(ms_ssim.compute_msssim(fakes), rel=1e-6)
     # The labels matter (conditional G): other labels give other images.
-    assert not np.array_equal(_fakes(os.path.join(run["run_dir"], "network-snapshot-000000.pkl"), labels[::-1]),
-                              fakes_by_kimg[0])
+    assert not np.array_equal(
+        _fakes(os.path.join(run["run_dir"], "network-snapshot-000000.pkl"), labels[::-1]), fakes_by_kimg[0]
+    )
 
 
 def test_snapshot_alone_equals_its_row_in_the_run(evaluated, run):
@@ -159,8 +177,13 @@ def test_snapshot_alone_equals_its_row_in_the_run(evaluated, run):
     assert values == evaluated["rows"]["0"]
     assert any(line.startswith("0 ") for line in lines)
     # One Evaluator scores any number of generators against one reals pass, in memory too.
-    ev = evaluate.Evaluator(dict(tfrecord_dir=run["dataset"], max_label_size="full"), ["swd", "msssim"], NUM_IMAGES,
-                            minibatch_size=MINIBATCH, log=None)
+    ev = evaluate.Evaluator(
+        dict(tfrecord_dir=run["dataset"], max_label_size="full"),
+        ["swd", "msssim"],
+        NUM_IMAGES,
+        minibatch_size=MINIBATCH,
+        log=None,
+    )
     _fakes(pkl, np.zeros([1, 3], np.float32))  # Loads Gs into the cache.
     assert ev.evaluate(_generators[pkl], title="in-memory") == values
     assert ev.evaluate(pkl) == values
@@ -170,13 +193,20 @@ def test_snapshot_alone_equals_its_row_in_the_run(evaluated, run):
 def test_mirror_augment_flips_reals_with_its_stream(run):
     reals, _ = _file_order(run["dataset"], NUM_IMAGES)
     rng = evaluate.mirror_random_state(SEED)
-    mirrored = np.concatenate([evaluate.apply_mirror_augment(reals[b:b + MINIBATCH], rng)
-                               for b in range(0, NUM_IMAGES, MINIBATCH)])
+    mirrored = np.concatenate(
+        [evaluate.apply_mirror_augment(reals[b : b + MINIBATCH], rng) for b in range(0, NUM_IMAGES, MINIBATCH)]
+    )
     flipped = np.array([not np.array_equal(m, r) for m, r in zip(mirrored, reals)])
     assert 0 < flipped.sum() < NUM_IMAGES
     np.testing.assert_array_equal(mirrored[flipped], reals[flipped][:, :, ::-1])
-    ev = evaluate.Evaluator(dict(tfrecord_dir=run["dataset"], max_label_size="full"), ["msssim"], NUM_IMAGES,
-                            mirror_augment=True, minibatch_size=MINIBATCH, log=None)
+    ev = evaluate.Evaluator(
+        dict(tfrecord_dir=run["dataset"], max_label_size="full"),
+        ["msssim"],
+        NUM_IMAGES,
+        mirror_augment=True,
+        minibatch_size=MINIBATCH,
+        log=None,
+    )
     value = ev.run_reals()["Reals"]["MS-SSIM"]
     assert value == pytest.approx(ms_ssim.compute_msssim(mirrored), rel=1e-9)
     assert value != pytest.approx(ms_ssim.compute_msssim(reals), rel=1e-6)
@@ -184,13 +214,22 @@ def test_mirror_augment_flips_reals_with_its_stream(run):
 
 def test_fid_and_is_through_a_stand_in_graph_with_cache(run, tmp_path):
     from test_metrics import write_stand_in_graph
+
     graph = tmp_path / "classify_image_graph_def.pb"
     write_stand_in_graph(graph)
     cache_dir = str(tmp_path / "cache")
     pkl = os.path.join(run["run_dir"], "network-snapshot-000140.pkl")
     num, mb = 20, 10
-    rows = evaluate.evaluate_run(pkl, metrics=["fid", "is"], num_images=num, minibatch_size=mb, log_file="fid.txt",
-                                 inception_graph=str(graph), cache_dir=cache_dir, log=None)
+    rows = evaluate.evaluate_run(
+        pkl,
+        metrics=["fid", "is"],
+        num_images=num,
+        minibatch_size=mb,
+        log_file="fid.txt",
+        inception_graph=str(graph),
+        cache_dir=cache_dir,
+        log=None,
+    )
     assert list(rows) == ["Reals", "140"]
     assert rows["Reals"]["FID"] == pytest.approx(0.0, abs=1e-6)
     reals, labels = _file_order(run["dataset"], num)
@@ -199,7 +238,9 @@ def test_fid_and_is_through_a_stand_in_graph_with_cache(run, tmp_path):
     is_mean, is_std = inception_score.compute_is(fakes, graph_path=str(graph))
     assert rows["140"]["IS_mean"] == pytest.approx(is_mean, rel=1e-5)
     assert rows["140"]["IS_std"] == pytest.approx(is_std, rel=1e-4, abs=1e-6)
-    assert rows["Reals"]["IS_mean"] == pytest.approx(inception_score.compute_is(reals, graph_path=str(graph))[0], rel=1e-5)
+    assert rows["Reals"]["IS_mean"] == pytest.approx(
+        inception_score.compute_is(reals, graph_path=str(graph))[0], rel=1e-5
+    )
     names, _, titles, _ = _table(os.path.join(run["run_dir"], "fid.txt"))
     assert names[2:] == ["FID", "IS_mean", "IS_std"] and titles == ["Reals", "140"]
 
@@ -209,10 +250,12 @@ def test_fid_and_is_through_a_stand_in_graph_with_cache(run, tmp_path):
     mu, sigma = fid.load_statistics(cache_file)
     np.testing.assert_allclose(mu, fid.compute_statistics(reals, str(graph))[0], rtol=1e-5)
     fid.save_statistics(cache_file, mu + 1.0, sigma)
-    values = evaluate.evaluate_snapshot(pkl, ["fid"], num, minibatch_size=mb, inception_graph=str(graph),
-                                        cache_dir=cache_dir, log=None)
+    values = evaluate.evaluate_snapshot(
+        pkl, ["fid"], num, minibatch_size=mb, inception_graph=str(graph), cache_dir=cache_dir, log=None
+    )
     expected = fid.frechet_distance(*fid.compute_statistics(fakes, str(graph)), mu + 1.0, sigma)
     assert values["FID"] == pytest.approx(expected, rel=1e-5)
+
 
 def test_official_pickle_on_official_tfrecords(tmp_path):
     # The official snapshot and TFRecords (tfrecords-rNN.tfrecords names) from ../shared; the
@@ -220,8 +263,15 @@ def test_official_pickle_on_official_tfrecords(tmp_path):
     pkl = tmp_path / "karras-style-rgb32.pkl"
     shutil.copy(golden_path("progan_snapshot_rgb32.pkl"), pkl)
     dataset = str(golden_path("datasets") / "rgb32_shuffled" / "tfrecords")
-    rows = evaluate.evaluate_run(str(pkl), metrics=["swd", "msssim"], num_images=24, minibatch_size=8,
-                                 dataset=dataset, log_file=str(tmp_path / "logs" / "swd.txt"), log=None)
+    rows = evaluate.evaluate_run(
+        str(pkl),
+        metrics=["swd", "msssim"],
+        num_images=24,
+        minibatch_size=8,
+        dataset=dataset,
+        log_file=str(tmp_path / "logs" / "swd.txt"),
+        log=None,
+    )
     assert list(rows) == ["Reals", "karras-style-rgb32"]
     reals, labels = _file_order(dataset, 24)
     assert labels.shape == (24, 0)
@@ -235,6 +285,7 @@ def test_official_pickle_on_official_tfrecords(tmp_path):
 
 def test_grayscale_is_tiled_to_rgb(tmp_path):
     from networks import official
+
     dataset = str(golden_path("datasets") / "gray16_ordered" / "tfrecords")
     pkl = str(tmp_path / "network-snapshot-000010.pkl")
     official.save_pickle(pkl, *_networks(0, 0.0, seed=3, num_channels=1, resolution=16))
@@ -249,7 +300,8 @@ def test_grayscale_is_tiled_to_rgb(tmp_path):
     assert rows["10"]["MS-SSIM"] == pytest.approx(ms_ssim.compute_msssim(fakes), rel=1e-6)
     assert rows["Reals"]["MS-SSIM"] == pytest.approx(ms_ssim.compute_msssim(reals), rel=1e-6)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Command line.
 
 
@@ -259,8 +311,12 @@ def test_cli_evaluates_a_lone_pickle(run, tmp_path, capsys):
     shutil.copy(os.path.join(run["run_dir"], "network-snapshot-000000.pkl"), lone)
     assert evaluate_metrics.main(["--run", str(lone), "--metrics", "msssim", "--num_images", "16"]) == 2
     assert "--dataset" in capsys.readouterr().err
-    assert evaluate_metrics.main(["--run", str(lone), "--metrics", "msssim", "--num_images", "16",
-                                  "--dataset", run["dataset"]]) == 0
+    assert (
+        evaluate_metrics.main(
+            ["--run", str(lone), "--metrics", "msssim", "--num_images", "16", "--dataset", run["dataset"]]
+        )
+        == 0
+    )
     assert "minibatch 256," in capsys.readouterr().out  # clip(8192 // 32, 4, 256).
     names, table, titles, _ = _table(str(tmp_path / "metric-msssim-16.txt"))  # The default log name.
     assert names == ["Snapshot", "Time_eval", "MS-SSIM"] and titles == ["Reals", "karras2018iclr-shapes-32x32"]
@@ -270,24 +326,38 @@ def test_cli_evaluates_a_lone_pickle(run, tmp_path, capsys):
     assert table["karras2018iclr-shapes-32x32"] == [float("%.4f" % ms_ssim.compute_msssim(fakes))]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--run", "{root}/nowhere", "--metrics", "swd", "--num_images", "8"], "no such run directory"),
-    (["--run", "{run_dir}", "--metrics", "swd,lpips", "--num_images", "8"], "unknown metric 'lpips'"),
-    (["--run", "{run_dir}", "--metrics", "msssim", "--num_images", "7"], "must be even"),
-    (["--run", "{run_dir}", "--metrics", "swd", "--num_images", "8", "--dataset", "{root}/nowhere"], "no such folder"),
-    (["--run", "{root}/broken", "--metrics", "swd", "--num_images", "8"], "gone named in"),
-    (["--run", "{root}/empty", "--metrics", "swd", "--num_images", "8"], "no network-snapshot"),
-    (["--run", "{run_dir}", "--metrics", "fid", "--num_images", "8"], "INCEPTION_GRAPH"),
-    (["--run", "{run_dir}", "--metrics", "is", "--num_images", "8", "--inception_graph", "{root}/x.pb"], "not found"),
-    (["--run", "{root}/garbage.pkl", "--metrics", "swd", "--num_images", "8", "--dataset", "{dataset}"], "not a readable network pickle"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--run", "{root}/nowhere", "--metrics", "swd", "--num_images", "8"], "no such run directory"),
+        (["--run", "{run_dir}", "--metrics", "swd,lpips", "--num_images", "8"], "unknown metric 'lpips'"),
+        (["--run", "{run_dir}", "--metrics", "msssim", "--num_images", "7"], "must be even"),
+        (
+            ["--run", "{run_dir}", "--metrics", "swd", "--num_images", "8", "--dataset", "{root}/nowhere"],
+            "no such folder",
+        ),
+        (["--run", "{root}/broken", "--metrics", "swd", "--num_images", "8"], "gone named in"),
+        (["--run", "{root}/empty", "--metrics", "swd", "--num_images", "8"], "no network-snapshot"),
+        (["--run", "{run_dir}", "--metrics", "fid", "--num_images", "8"], "INCEPTION_GRAPH"),
+        (
+            ["--run", "{run_dir}", "--metrics", "is", "--num_images", "8", "--inception_graph", "{root}/x.pb"],
+            "not found",
+        ),
+        (
+            ["--run", "{root}/garbage.pkl", "--metrics", "swd", "--num_images", "8", "--dataset", "{dataset}"],
+            "not a readable network pickle",
+        ),
+    ],
+)
 def test_cli_errors_are_one_line(run, capsys, monkeypatch, args, message):
     monkeypatch.delenv("INCEPTION_GRAPH", raising=False)
     root = run["root"]
     for name in ("broken", "empty"):
         (root / name).mkdir(exist_ok=True)
     (root / "broken" / "network-snapshot-000000.pkl").write_bytes(b"")
-    (root / "broken" / "training_options.json").write_text(json.dumps(dict(dataset_args=dict(tfrecord_dir=str(root / "gone")))))
+    (root / "broken" / "training_options.json").write_text(
+        json.dumps(dict(dataset_args=dict(tfrecord_dir=str(root / "gone"))))
+    )
     (root / "garbage.pkl").write_bytes(b"not a pickle at all")
     args = [a.format(root=root, run_dir=run["run_dir"], dataset=run["dataset"]) for a in args]
     assert evaluate_metrics.main(args) == 2
@@ -297,14 +367,30 @@ def test_cli_errors_are_one_line(run, capsys, monkeypatch, args, message):
 
 
 def test_cli_process_exits_2_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "evaluate_metrics.py"), "--run", str(tmp_path / "none"),
-                             "--metrics", "swd", "--num_images", "8"], capture_output=True, text=True, cwd=str(REPO),
-                            env=user_env(), timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "evaluate_metrics.py"),
+            "--run",
+            str(tmp_path / "none"),
+            "--metrics",
+            "swd",
+            "--num_images",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(REPO),
+        env=user_env(),
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"evaluate_metrics.py: error: --run {tmp_path / 'none'}: "
-                                                  f"no such run directory or snapshot .pkl"]
+    assert result.stderr.strip().splitlines() == [
+        f"evaluate_metrics.py: error: --run {tmp_path / 'none'}: no such run directory or snapshot .pkl"
+    ]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Small helpers.
 
 

@@ -4,6 +4,7 @@ Every module of the library packages is parsed (no import runs), and every impor
 it, at the top or inside a function, is checked: a package may import itself and the packages
 on lower levels, never one on its own level or above, nor a tool script.
 """
+
 import ast
 import os
 

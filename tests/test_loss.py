@@ -1,12 +1,13 @@
 """Losses and every gradient against the official graph (golden vectors)."""
+
 import inspect
 import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import golden_path
+
 from training import loss as losses
 
 
@@ -16,11 +17,12 @@ def _nhwc(x):
 
 def _progan_nets(data):
     from networks import progan
+
     config = json.loads(str(data["config"]))
     G = progan.Generator(**config["common"], **config.get("G", {}))
     D = progan.Discriminator(**config["common"], **config.get("D", {}))
     for prefix, net in (("G/", G), ("D/", D)):
-        values = {k[len(prefix):]: data[k] for k in data.keys() if k.startswith(prefix)}
+        values = {k[len(prefix) :]: data[k] for k in data.keys() if k.startswith(prefix)}
         values.setdefault("lod", np.float32(0))
         net.set_official_values(values)
     return G, D
@@ -37,7 +39,7 @@ def _grads_of_mean(loss_fn, net):
 
 
 def _check_grads(data, prefix, grads):
-    expected_names = sorted(k[len(prefix):] for k in data.keys() if k.startswith(prefix))
+    expected_names = sorted(k[len(prefix) :] for k in data.keys() if k.startswith(prefix))
     assert sorted(grads) == expected_names
     for name, grad in grads.items():
         want = data[prefix + name]
@@ -73,8 +75,14 @@ def test_progan_losses_and_gradients(golden):
 
     def d_loss():
         return losses.D_wgangp_acgan(
-            G, D, tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]), labels,
-            tf.constant(data["loss_mixing_factors"], tf.float32), **wgan)
+            G,
+            D,
+            tf.constant(data["loss_D_latents"], tf.float32),
+            _nhwc(data["loss_reals"]),
+            labels,
+            tf.constant(data["loss_mixing_factors"], tf.float32),
+            **wgan,
+        )
 
     _check_losses(data, G, D, g_loss, d_loss)
 
@@ -95,14 +103,21 @@ def test_stylegan_repo_wgan_losses_on_progan_networks():
         return losses.G_wgan(G, D, tf.constant(data["loss_G_latents"], tf.float32), labels)
 
     def d_loss():
-        return losses.D_wgan_gp(G, D, tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]),
-                                labels, tf.constant(data["loss_mixing_factors"], tf.float32))
+        return losses.D_wgan_gp(
+            G,
+            D,
+            tf.constant(data["loss_D_latents"], tf.float32),
+            _nhwc(data["loss_reals"]),
+            labels,
+            tf.constant(data["loss_mixing_factors"], tf.float32),
+        )
 
     _check_losses(data, G, D, g_loss, d_loss)
 
 
 def test_stylegan_losses_and_gradients():
     from networks import stylegan
+
     data = np.load(golden_path("stylegan_rgb32.npz"))
     config = json.loads(str(data["config"]))
     G = stylegan.Generator(**config["common"], **config.get("G", {}))
@@ -119,8 +134,14 @@ def test_stylegan_losses_and_gradients():
         return losses.G_logistic_nonsaturating(G, D, tf.constant(data["loss_G_latents"], tf.float32), labels)
 
     def d_loss():
-        return losses.D_logistic_simplegp(G, D, tf.constant(data["loss_D_latents"], tf.float32),
-                                          _nhwc(data["loss_reals"]), labels, r1_gamma=float(data["loss_r1_gamma"]))
+        return losses.D_logistic_simplegp(
+            G,
+            D,
+            tf.constant(data["loss_D_latents"], tf.float32),
+            _nhwc(data["loss_reals"]),
+            labels,
+            r1_gamma=float(data["loss_r1_gamma"]),
+        )
 
     _check_losses(data, G, D, g_loss, d_loss)
 
@@ -137,6 +158,7 @@ def test_progan_losses_compiled_match_official(golden):
     """The training step runs the losses in a tf.function at a static level (base.static_lod_floor)
     with the penalty's double backprop; it must give the official values too."""
     from networks import base
+
     data = np.load(golden_path(golden))
     G, D = _progan_nets(data)
     G.lod.assign(float(data["loss_lod"]))
@@ -151,8 +173,11 @@ def test_progan_losses_compiled_match_official(golden):
             loss = tf.reduce_mean(losses.D_wgangp_acgan(G, D, latents, reals, labels, mixing, **wgan)[0])
         return loss, tape.gradient(loss, trainables)
 
-    loss, grads = d_grads(tf.constant(data["loss_D_latents"], tf.float32), _nhwc(data["loss_reals"]),
-                          tf.constant(data["loss_labels"], tf.float32),
-                          tf.constant(data["loss_mixing_factors"], tf.float32))
+    loss, grads = d_grads(
+        tf.constant(data["loss_D_latents"], tf.float32),
+        _nhwc(data["loss_reals"]),
+        tf.constant(data["loss_labels"], tf.float32),
+        tf.constant(data["loss_mixing_factors"], tf.float32),
+    )
     np.testing.assert_allclose(loss, np.mean(data["loss_D"]), rtol=1e-4)
     _check_grads(data, "loss_D_grad/", dict(zip(names, grads)))

@@ -26,7 +26,8 @@ def golden():
 def nhwc(images):
     return np.ascontiguousarray(images.transpose(0, 2, 3, 1))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # SWD building blocks: exact against the official arrays.
 
 
@@ -75,10 +76,13 @@ def test_fixed_direction_distance_matches_official(golden):
     ours = swd.sliced_wasserstein(golden["swd_A"], golden["swd_B"], 1, 128, np.random.RandomState(11))
     np.testing.assert_allclose(ours, golden["swd_fixed_dirs"], rtol=1e-6)
     dirs = golden["swd_dirs_unnormalized"] / np.sqrt(np.sum(golden["swd_dirs_unnormalized"] ** 2, axis=0))
-    direct = swd.sliced_wasserstein_for_directions(golden["swd_A"], golden["swd_B"], dirs.astype(np.float32), block_size=50)
+    direct = swd.sliced_wasserstein_for_directions(
+        golden["swd_A"], golden["swd_B"], dirs.astype(np.float32), block_size=50
+    )
     np.testing.assert_allclose(direct, golden["swd_fixed_dirs"], rtol=1e-6)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # SWD protocol: the API against a literal transcription of the official module.
 
 
@@ -193,7 +197,7 @@ def test_swd_falls_within_the_official_seed_spread(golden):
         assert np.all(np.abs(values.mean(axis=0) - official.mean(axis=0)) <= 3 * stderr), (name, values)
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # MS-SSIM: exact against the official values.
 
 
@@ -219,7 +223,8 @@ def test_msssim_properties(golden):
     with pytest.raises(ValueError, match="even"):
         ms_ssim.compute_msssim(images[:3])
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Frechet distance: closed forms.
 
 
@@ -230,10 +235,10 @@ def test_frechet_distance_closed_forms():
     mu = rng.randn(16)
     assert fid.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-8)
     shift = rng.randn(16)
-    assert fid.frechet_distance(mu, sigma, mu + shift, sigma) == pytest.approx(np.sum(shift ** 2), rel=1e-8)
+    assert fid.frechet_distance(mu, sigma, mu + shift, sigma) == pytest.approx(np.sum(shift**2), rel=1e-8)
     # Diagonal covariances: sum of (sqrt(a) - sqrt(b))^2 plus the mean term.
     var1, var2 = rng.uniform(0.1, 3, 16), rng.uniform(0.1, 3, 16)
-    expected = np.sum(shift ** 2) + np.sum((np.sqrt(var1) - np.sqrt(var2)) ** 2)
+    expected = np.sum(shift**2) + np.sum((np.sqrt(var1) - np.sqrt(var2)) ** 2)
     assert fid.frechet_distance(mu, np.diag(var1), mu + shift, np.diag(var2)) == pytest.approx(expected, rel=1e-10)
     # Same eigenvectors (commuting covariances): the diagonal formula in the rotated basis.
     q, _ = np.linalg.qr(rng.randn(16, 16))
@@ -249,7 +254,8 @@ def test_statistics_use_unbiased_covariance():
     centred = features - features.mean(axis=0)
     np.testing.assert_allclose(sigma, centred.T @ centred / 9)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Inception graph: a small stand-in with the official names and quirks.
 
 FEATURES = 16
@@ -283,7 +289,9 @@ def write_stand_in_graph(path):
     graph_def = graph.as_graph_def()
     norm = graph_def.node.add()
     norm.name, norm.op = "conv/batchnorm", "BatchNormWithGlobalNormalization"
-    norm.input.extend(["conv/Conv2D"] + ["conv/batchnorm/" + n for n in ("moving_mean", "moving_variance", "beta", "gamma")])
+    norm.input.extend(
+        ["conv/Conv2D"] + ["conv/batchnorm/" + n for n in ("moving_mean", "moving_variance", "beta", "gamma")]
+    )
     norm.attr["T"].type = tf.float32.as_datatype_enum
     norm.attr["variance_epsilon"].f = 0.001
     norm.attr["scale_after_normalization"].b = True
@@ -303,8 +311,12 @@ def _official_outputs(graph_def, images):
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")
         with tf.compat.v1.Session(graph=graph) as session:
-            outs = [session.run(["pool_3:0", "softmax/logits/MatMul:0"], {"ExpandDims:0": image[np.newaxis].astype(np.float32)})
-                    for image in images]
+            outs = [
+                session.run(
+                    ["pool_3:0", "softmax/logits/MatMul:0"], {"ExpandDims:0": image[np.newaxis].astype(np.float32)}
+                )
+                for image in images
+            ]
     return np.concatenate([o[0].reshape(1, -1) for o in outs]), np.concatenate([o[1] for o in outs])
 
 
@@ -329,7 +341,12 @@ def test_inception_batched_features_match_per_image_graph(stand_in):
         np.testing.assert_allclose(net.logits(stand_in["images"]), stand_in["logits"], rtol=1e-5, atol=1e-5)
     # Grayscale input is tiled to RGB; a single image works despite the graph's batch-1 quirks.
     gray = stand_in["images"][:1, :, :, :1]
-    np.testing.assert_allclose(net.features(gray), _official_outputs(inception.read_graph_def(stand_in["pb"]), np.tile(gray, [1, 1, 1, 3]))[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        net.features(gray),
+        _official_outputs(inception.read_graph_def(stand_in["pb"]), np.tile(gray, [1, 1, 1, 3]))[0],
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_inception_graph_errors(tmp_path, monkeypatch):
@@ -354,8 +371,10 @@ def test_inception_graph_errors(tmp_path, monkeypatch):
 def test_fid_through_the_graph(stand_in, monkeypatch, tmp_path):
     monkeypatch.setenv(inception.ENV_VAR, stand_in["tgz"])
     reals, fakes = stand_in["images"][:12], stand_in["images"][12:]
-    expected = fid.frechet_distance(*fid.statistics_from_features(stand_in["features"][12:]),
-                                    *fid.statistics_from_features(stand_in["features"][:12]))
+    expected = fid.frechet_distance(
+        *fid.statistics_from_features(stand_in["features"][12:]),
+        *fid.statistics_from_features(stand_in["features"][:12]),
+    )
     assert fid.compute_fid(reals, fakes, minibatch_size=5) == pytest.approx(expected, rel=1e-4)
     # Cached real statistics: computed once, then read back from the .npz.
     calls = []
@@ -383,7 +402,8 @@ def test_fid_through_the_graph(stand_in, monkeypatch, tmp_path):
     api.feed("fakes", fakes)
     assert api.end("fakes")[0] == pytest.approx(expected, rel=1e-4)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Inception score.
 
 
@@ -412,7 +432,9 @@ def test_inception_score_through_the_graph_without_bias(stand_in):
     scores = []
     for part in np.split(probs, 4):
         scores.append(np.exp(np.mean(np.sum(part * np.log(part / part.mean(axis=0)), axis=1))))
-    mean, std = inception_score.compute_is(stand_in["images"], graph_path=stand_in["pb"], num_splits=4, minibatch_size=10)
+    mean, std = inception_score.compute_is(
+        stand_in["images"], graph_path=stand_in["pb"], num_splits=4, minibatch_size=10
+    )
     assert mean == pytest.approx(np.mean(scores), rel=1e-4)
     assert std == pytest.approx(np.std(scores), rel=1e-3, abs=1e-6)
     api = inception_score.API(graph_path=stand_in["pb"], num_splits=4)
@@ -420,4 +442,5 @@ def test_inception_score_through_the_graph_without_bias(stand_in):
     api.feed("fakes", stand_in["images"])
     assert api.end("fakes") == pytest.approx([mean, std], rel=1e-6)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Two workers with one CPU replica each must reach the weights of one process with
 within a bounded time with one line, and `--resume` on every worker must then continue exactly.
 Here both workers share this machine's cores, so these tests show correctness, not speed.
 """
+
 import json
 import os
 import signal
@@ -15,7 +16,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import REPO
 from test_training import _final_arrays
 from test_training import _only_run_dir
@@ -23,10 +23,35 @@ from test_training import make_dataset
 
 # One lod (no growing) keeps tracing to one D and one G step; 10 ticks of 4 D steps leave time
 # to kill a worker after the first snapshot. mbstd groups (4) and mirror augment stay on.
-FLAGS = ["--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", "16", "--minibatch_base", "8",
-         "--minibatch_dict", "{}", "--nogrowing", "--tick_kimg_base", "0.032", "--tick_kimg_dict", "{}",
-         "--network_snapshot_ticks", "1", "--total_kimg", "0.32", "--deterministic", "--config", "preset-v2-2gpus",
-         "--mirror_augment", "--worker_timeout", "30"]
+FLAGS = [
+    "--res",
+    "8",
+    "--fmap_base",
+    "64",
+    "--fmap_max",
+    "16",
+    "--latent_size",
+    "16",
+    "--minibatch_base",
+    "8",
+    "--minibatch_dict",
+    "{}",
+    "--nogrowing",
+    "--tick_kimg_base",
+    "0.032",
+    "--tick_kimg_dict",
+    "{}",
+    "--network_snapshot_ticks",
+    "1",
+    "--total_kimg",
+    "0.32",
+    "--deterministic",
+    "--config",
+    "preset-v2-2gpus",
+    "--mirror_augment",
+    "--worker_timeout",
+    "30",
+]
 TIMEOUT = 600  # Seconds any one process may take before the test fails (instead of hanging CI).
 
 
@@ -41,16 +66,27 @@ def _free_ports(count):
 
 
 def _start(
-    args,               # train.py arguments.
-    tf_config=None,     # TF_CONFIG dict, or None for a single process.
+    args,  # train.py arguments.
+    tf_config=None,  # TF_CONFIG dict, or None for a single process.
 ):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", TF_NUM_INTRAOP_THREADS="1",
-               TF_NUM_INTEROP_THREADS="1")
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONUNBUFFERED="1",
+        TF_NUM_INTRAOP_THREADS="1",
+        TF_NUM_INTEROP_THREADS="1",
+    )
     env.pop("TF_CONFIG", None)
     if tf_config is not None:
         env["TF_CONFIG"] = json.dumps(tf_config)
-    return subprocess.Popen([sys.executable, os.path.join(REPO, "train.py")] + args, cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, os.path.join(REPO, "train.py")] + args,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _start_workers(args, count=2):
@@ -73,15 +109,22 @@ def _finish(procs, timeout=TIMEOUT):
     except subprocess.TimeoutExpired:
         for proc in procs:
             proc.kill()
-        pytest.fail("a train.py process did not end in time:\n" + "\n".join(
-            "".join(text or "" for text in proc.communicate())[-2000:] for proc in procs))
+        pytest.fail(
+            "a train.py process did not end in time:\n"
+            + "\n".join("".join(text or "" for text in proc.communicate())[-2000:] for proc in procs)
+        )
     return outs
 
 
 def _ours(out):
     """The lines train.py prints (TensorFlow's own C++ log lines left out)."""
-    return [line for line in out.splitlines() if line.strip() and not line[:5] in ("I0000", "W0000", "E0000")
-            and not line.startswith(("I1", "W1", "E1", "WARNING: All log", "To enable the following"))]
+    return [
+        line
+        for line in out.splitlines()
+        if line.strip()
+        and line[:5] not in ("I0000", "W0000", "E0000")
+        and not line.startswith(("I1", "W1", "E1", "WARNING: All log", "To enable the following"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -113,17 +156,49 @@ def test_two_workers_match_one_process_with_two_replicas(tmp_path, reference):
     run_dir = _only_run_dir(tmp_path / "results")  # Only the chief wrote one.
     _assert_same_weights(_final_arrays(run_dir), expected)
     worker1 = _ours(outs[1])
-    assert all(line.startswith("[worker 1] ") for line in worker1), [l for l in worker1 if not l.startswith("[worker 1] ")][:5]
+    assert all(line.startswith("[worker 1] ") for line in worker1), [
+        line for line in worker1 if not line.startswith("[worker 1] ")
+    ][:5]
     assert any("worker 0 (127.0.0.1:" in line and "writes the run directory" in line for line in worker1)
     with open(os.path.join(run_dir, "log.txt")) as file:
         assert "[worker 1]" not in file.read()
 
 
-STYLEGAN_FLAGS = ["--arch", "stylegan", "--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", "16",
-                  "--dlatent_size", "16", "--mapping_layers", "2", "--mapping_fmaps", "16", "--minibatch_base", "8",
-                  "--minibatch_dict", "{}", "--lod_initial_resolution", "8", "--tick_kimg_base", "0.032",
-                  "--tick_kimg_dict", "{}", "--total_kimg", "0.064", "--deterministic", "--config", "2gpu",
-                  "--grid_size", "1080p"]
+STYLEGAN_FLAGS = [
+    "--arch",
+    "stylegan",
+    "--res",
+    "8",
+    "--fmap_base",
+    "64",
+    "--fmap_max",
+    "16",
+    "--latent_size",
+    "16",
+    "--dlatent_size",
+    "16",
+    "--mapping_layers",
+    "2",
+    "--mapping_fmaps",
+    "16",
+    "--minibatch_base",
+    "8",
+    "--minibatch_dict",
+    "{}",
+    "--lod_initial_resolution",
+    "8",
+    "--tick_kimg_base",
+    "0.032",
+    "--tick_kimg_dict",
+    "{}",
+    "--total_kimg",
+    "0.064",
+    "--deterministic",
+    "--config",
+    "2gpu",
+    "--grid_size",
+    "1080p",
+]
 
 
 @pytest.mark.slow
@@ -131,16 +206,20 @@ def test_stylegan_two_workers_match_one_process_with_two_replicas(tmp_path, refe
     """StyleGAN's in-network draws (noise, mixing) are keyed by the global replica id, so they
     are the same for replica 1 on worker 1 as for replica 1 of one process."""
     data, _ = reference
-    (out,) = _finish([_start(["--dataset", data, "--result_dir", str(tmp_path / "one"), "--gpus", "2"]
-                             + STYLEGAN_FLAGS)])
+    (out,) = _finish(
+        [_start(["--dataset", data, "--result_dir", str(tmp_path / "one"), "--gpus", "2"] + STYLEGAN_FLAGS)]
+    )
     assert "Exiting..." in out, out[-3000:]
     outs = _finish(_start_workers(["--dataset", data, "--result_dir", str(tmp_path / "two")] + STYLEGAN_FLAGS))
     assert "Exiting..." in outs[0] and "Exiting..." in outs[1], outs[0][-2000:] + outs[1][-2000:]
     from networks import official
+
     weights = []
     for name in ("one", "two"):
         nets = official.load_pickle(os.path.join(_only_run_dir(tmp_path / name), "network-final.pkl"))
-        weights.append({f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in net.all_official_variables().items()})
+        weights.append(
+            {f"{net.name}/{k}": np.asarray(v.numpy()) for net in nets for k, v in net.all_official_variables().items()}
+        )
     _assert_same_weights(weights[1], weights[0])
 
 
@@ -160,13 +239,15 @@ def test_killed_worker_stops_the_other_and_resume_continues_exactly(tmp_path, re
     assert state is not None and chief.poll() is None, "the run ended before its first snapshot"
     worker.send_signal(signal.SIGKILL)
     killed_at = time.time()
-    out, = _finish([chief], timeout=120)
+    (out,) = _finish([chief], timeout=120)
     stopped_after = time.time() - killed_at
     _finish([worker])
     lines = _ours(out)
     run_dir = _only_run_dir(results)
     assert chief.returncode == 3, out[-3000:]
-    assert lines[-1].startswith("train.py: error: worker 1 (127.0.0.1:") and "stopped responding" in lines[-1], lines[-3:]
+    assert lines[-1].startswith("train.py: error: worker 1 (127.0.0.1:") and "stopped responding" in lines[-1], lines[
+        -3:
+    ]
     assert f"--resume {run_dir}" in lines[-1]
     assert "Traceback" not in out
     assert stopped_after < 60, stopped_after  # Heartbeat timeout: max(10, --worker_timeout / 5) s.
@@ -183,8 +264,15 @@ def test_worker_that_never_connects_ends_the_wait(tmp_path):
     data = make_dataset(tmp_path / "tiny")
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     start = time.time()
-    (out,) = _finish([_start(["--dataset", data, "--result_dir", str(tmp_path / "results"), "--worker_timeout", "5"]
-                             + FLAGS[:-2], {"cluster": cluster, "task": {"type": "worker", "index": 0}})], timeout=180)
+    (out,) = _finish(
+        [
+            _start(
+                ["--dataset", data, "--result_dir", str(tmp_path / "results"), "--worker_timeout", "5"] + FLAGS[:-2],
+                {"cluster": cluster, "task": {"type": "worker", "index": 0}},
+            )
+        ],
+        timeout=180,
+    )
     lines = _ours(out)
     assert lines[-1].startswith("train.py: error: not every worker connected within 5 s"), lines[-3:]
     assert cluster["worker"][1] in lines[-1] and "Traceback" not in out
@@ -230,8 +318,9 @@ def test_stylegan_draws_differ_per_replica_and_repeat_from_the_state():
     """Under two replicas with equal latents, per-layer noise and style mixing (coin, crossover,
     second latents) differ between the replicas, and repeat exactly from the same generator state."""
     env = dict(os.environ, REPO=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-c", STYLEGAN_REPLICAS_SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "-c", STYLEGAN_REPLICAS_SCRIPT], env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for name in ("noise", "mixing"):
         line = next(line for line in proc.stdout.splitlines() if line.startswith(name))

@@ -2,6 +2,7 @@
 checkout, unpickled the snapshots in tests/data/official_compat/ and computed the images stored
 beside them (tests/data/official_compat/make_reference.py says how). These tests check that the
 snapshots are what our writer writes today and that our networks compute the same from them."""
+
 import os
 import pathlib
 import stat
@@ -27,14 +28,15 @@ def all_states(states):
         yield from all_states(state.components.values())
 
 
-@pytest.mark.parametrize("arch, funcs", [("progan", ["G_paper", "D_paper", "G_paper"]),
-                                         ("stylegan", ["G_style", "D_basic", "G_style"])])
+@pytest.mark.parametrize(
+    "arch, funcs", [("progan", ["G_paper", "D_paper", "G_paper"]), ("stylegan", ["G_style", "D_basic", "G_style"])]
+)
 def test_snapshot_build_module_src_imports_the_official_module(arch, funcs):
     """The official Network.__setstate__ execs build_module_src and looks build_func_name up in it."""
     states = official.read_pickle(DATA / f"{arch}_snapshot.pkl")
     assert [s.build_func_name for s in states] == funcs
     every = list(all_states(states))
-    assert len(every) == (3 if arch == "progan" else 7)        # StyleGAN: G and Gs each with mapping, synthesis.
+    assert len(every) == (3 if arch == "progan" else 7)  # StyleGAN: G and Gs each with mapping, synthesis.
     for state in every:
         assert state.build_module_src == SOURCES[arch], state.name
     if arch == "stylegan":
@@ -57,7 +59,7 @@ def test_writer_still_writes_the_verified_snapshot_bytes(tmp_path, arch):
     assert (tmp_path / "a.pkl").read_bytes() == path.read_bytes(), REMAKE
     umask = os.umask(0)
     os.umask(umask)
-    assert stat.S_IMODE(os.stat(tmp_path / "a.pkl").st_mode) == 0o666 & ~umask   # Not mkstemp's private 0600.
+    assert stat.S_IMODE(os.stat(tmp_path / "a.pkl").st_mode) == 0o666 & ~umask  # Not mkstemp's private 0600.
 
 
 def test_progan_snapshot_computes_what_the_official_code_computed():
@@ -65,11 +67,11 @@ def test_progan_snapshot_computes_what_the_official_code_computed():
     G, D, Gs = official.load_pickle(DATA / "progan_snapshot.pkl")
     latents, labels = inputs["progan_latents"], inputs["progan_labels"]
     np.testing.assert_allclose(nchw(Gs(latents, labels)), expected["Gs_images"], **FWD)
-    np.testing.assert_allclose(nchw(G(latents, labels)), expected["G_images"], **FWD)   # At the stored lod 0.5.
+    np.testing.assert_allclose(nchw(G(latents, labels)), expected["G_images"], **FWD)  # At the stored lod 0.5.
     scores, labels_out = D(np.transpose(inputs["images"], (0, 2, 3, 1)))
     np.testing.assert_allclose(scores, expected["D_scores"], **FWD)
     np.testing.assert_allclose(labels_out, expected["D_labels"], **FWD)
-    assert np.abs(expected["G_images"] - expected["Gs_images"]).max() > 0.1     # G and Gs really differ.
+    assert np.abs(expected["G_images"] - expected["Gs_images"]).max() > 0.1  # G and Gs really differ.
 
 
 def test_stylegan_snapshot_computes_what_the_official_code_computed():
@@ -77,8 +79,8 @@ def test_stylegan_snapshot_computes_what_the_official_code_computed():
     G, D, Gs = official.load_pickle(DATA / "stylegan_snapshot.pkl")
     latents = inputs["stylegan_latents"]
     np.testing.assert_allclose(nchw(Gs(latents, randomize_noise=False)), expected["Gs_images_psi07"], **FWD)
-    np.testing.assert_allclose(nchw(Gs(latents, truncation_psi=1.0, randomize_noise=False)),
-                               expected["Gs_images_psi1"], **FWD)
-    np.testing.assert_allclose(nchw(G(latents, truncation_psi=1.0, randomize_noise=False)),
-                               expected["G_images"], **FWD)
+    np.testing.assert_allclose(
+        nchw(Gs(latents, truncation_psi=1.0, randomize_noise=False)), expected["Gs_images_psi1"], **FWD
+    )
+    np.testing.assert_allclose(nchw(G(latents, truncation_psi=1.0, randomize_noise=False)), expected["G_images"], **FWD)
     np.testing.assert_allclose(D(np.transpose(inputs["images"], (0, 2, 3, 1))), expected["D_scores"], **FWD)

@@ -1,4 +1,5 @@
 """Official network pickles: safe reading, loading as Keras models, writing the same format."""
+
 import collections
 import copyreg
 import json
@@ -11,19 +12,27 @@ import numpy as np
 import pytest
 
 from networks import official
-from networks.official import NetworkState, OfficialPickleError, UnsafePickleError
-from networks.progan import Discriminator, Generator
+from networks.official import NetworkState
+from networks.official import OfficialPickleError
+from networks.official import UnsafePickleError
+from networks.progan import Discriminator
+from networks.progan import Generator
 from tests.conftest import golden_path
 
 SNAPSHOT = "progan_snapshot_rgb32.pkl"
 FWD = dict(rtol=1e-4, atol=1e-4)
-OFFICIAL_GLOBALS = {("tfutil", "Network"), ("numpy.core.multiarray", "_reconstruct"),
-                    ("numpy.core.multiarray", "scalar"), ("numpy", "ndarray"), ("numpy", "dtype")}
+OFFICIAL_GLOBALS = {
+    ("tfutil", "Network"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}
 
 
 def pickle_globals(path):
     """(module, name) of every STACK_GLOBAL in a protocol-4 pickle, read without unpickling."""
-    pushed, memo, found = [], [], set()     # pushed: value of each push op (strings, else None).
+    pushed, memo, found = [], [], set()  # pushed: value of each push op (strings, else None).
     for op, arg, _ in pickletools.genops(open(path, "rb").read()):
         if op.name == "MEMOIZE":
             memo.append(pushed[-1] if pushed else None)
@@ -42,8 +51,10 @@ def pickle_globals(path):
 def nchw(x):
     return np.transpose(np.asarray(x), (0, 3, 1, 2))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Reading the official snapshot.
+
 
 def test_read_official_snapshot():
     states = official.read_pickle(golden_path(SNAPSHOT))
@@ -51,8 +62,13 @@ def test_read_official_snapshot():
     assert [s.build_func_name for s in states] == ["G_paper", "D_paper", "G_paper"]
     assert all(s.version == 2 and s.components == {} for s in states)
     G_state = states[0]
-    assert G_state.static_kwargs == {"num_channels": 3, "resolution": 32, "label_size": 0,
-                                     "fmap_base": 256, "fmap_max": 64}
+    assert G_state.static_kwargs == {
+        "num_channels": 3,
+        "resolution": 32,
+        "label_size": 0,
+        "fmap_base": 256,
+        "fmap_max": 64,
+    }
     names = list(G_state.variables)
     assert names[:3] == ["lod", "4x4/Dense/weight", "4x4/Dense/bias"] and names[-1] == "ToRGB_lod0/bias"
     assert G_state.variables["4x4/Dense/weight"].shape == (64, 1024)
@@ -82,7 +98,7 @@ def test_official_load_save_load_is_identical(tmp_path):
         for key in a.variables:
             np.testing.assert_array_equal(a.variables[key], b.variables[key])
         assert {k: v for k, v in b.static_kwargs.items() if k in a.static_kwargs} == a.static_kwargs
-        assert b.build_module_src == "from networks import *\n"   # What the official __setstate__ execs.
+        assert b.build_module_src == "from networks import *\n"  # What the official __setstate__ execs.
     G2, D2, Gs2 = official.load_pickle(path)
     latents = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
     images = np.random.default_rng(1).standard_normal((4, 32, 32, 3)).astype(np.float32)
@@ -113,8 +129,9 @@ def test_written_pickle_is_readable_by_a_plain_unpickler(tmp_path):
     assert state["version"] == 2 and state["build_func_name"] == "G_paper" and state["name"] == "G"
     assert isinstance(state["variables"], list) and state["variables"][0][0] == "lod"
     assert isinstance(state["variables"][0][1], np.float32)
-    np.testing.assert_array_equal(dict(state["variables"])["4x4/Conv/weight"],
-                                  G.official_variables()["4x4/Conv/weight"].numpy())
+    np.testing.assert_array_equal(
+        dict(state["variables"])["4x4/Conv/weight"], G.official_variables()["4x4/Conv/weight"].numpy()
+    )
 
 
 def test_save_load_round_trip_conditional_unfused_fp16(tmp_path):
@@ -131,7 +148,7 @@ def test_save_load_round_trip_conditional_unfused_fp16(tmp_path):
     D.lod.assign(0.5)
     path = tmp_path / "snapshot.pkl"
     official.save_pickle(path, G, D, Gs)
-    assert sorted(os.listdir(tmp_path)) == ["snapshot.pkl"]   # No temporary left behind.
+    assert sorted(os.listdir(tmp_path)) == ["snapshot.pkl"]  # No temporary left behind.
     G2, D2, Gs2 = official.load_pickle(path)
     assert G2.official_static_kwargs() == G.official_static_kwargs()
     assert G2.compute_dtype == "float16" and G2.official_static_kwargs()["pixelnorm_epsilon"] == 1e-4
@@ -159,9 +176,15 @@ def test_legacy_unfused_layout_is_detected_from_variable_names(tmp_path):
 
     def state(prefix, func, kwargs):
         variables = collections.OrderedDict(lod=np.float32(1.3))
-        variables.update((k[len(prefix):], data[k]) for k in data.files if k.startswith(prefix))
-        return NetworkState(version=2, name=func, static_kwargs=dict(kwargs), build_module_src="",
-                            build_func_name=func, variables=variables)
+        variables.update((k[len(prefix) :], data[k]) for k in data.files if k.startswith(prefix))
+        return NetworkState(
+            version=2,
+            name=func,
+            static_kwargs=dict(kwargs),
+            build_module_src="",
+            build_func_name=func,
+            variables=variables,
+        )
 
     g_state = state("G/", "G_paper", config)
     d_state = state("D/", "D_paper", dict(config, mbstd_group_size=16, structure="recursive"))
@@ -170,11 +193,14 @@ def test_legacy_unfused_layout_is_detected_from_variable_names(tmp_path):
     assert G.name == "G_paper" and G.get_config()["fused_scale"] is False
     assert D.get_config()["fused_scale"] is False and D.get_config()["mbstd_group_size"] == 16
     k = list(data["lods"]).index(np.float32(1.3))
-    np.testing.assert_allclose(G(data["latents"], data["labels"]).numpy(),
-                               np.transpose(data["G_images_out"][k], (0, 2, 3, 1)), **FWD)
+    np.testing.assert_allclose(
+        G(data["latents"], data["labels"]).numpy(), np.transpose(data["G_images_out"][k], (0, 2, 3, 1)), **FWD
+    )
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Hostile and broken files.
+
 
 class _Evil:
     def __init__(self, command):
@@ -194,8 +220,14 @@ def test_hostile_pickle_is_refused_without_side_effect(tmp_path):
         official.load_pickle(evil)
     assert not marker.exists()
     # Hidden inside an otherwise valid snapshot structure.
-    state = NetworkState(version=2, name="G", static_kwargs={"num_channels": _Evil(f"touch {marker}")},
-                         build_module_src="", build_func_name="G_paper", variables=collections.OrderedDict())
+    state = NetworkState(
+        version=2,
+        name="G",
+        static_kwargs={"num_channels": _Evil(f"touch {marker}")},
+        build_module_src="",
+        build_func_name="G_paper",
+        variables=collections.OrderedDict(),
+    )
     _write_states(tmp_path / "nested.pkl", [state, state, state])
     with pytest.raises(UnsafePickleError, match="system"):
         official.load_pickle(tmp_path / "nested.pkl")
@@ -206,7 +238,9 @@ def test_build_module_src_is_never_executed(tmp_path):
     """The official loader execs build_module_src; ours keeps it as text, whatever it says."""
     marker = tmp_path / "pwned"
     source = f"import os\nos.system('touch {marker}')\nfrom networks import *\n"
-    states = [NetworkState(**dict(vars(s), build_module_src=source)) for s in official.read_pickle(golden_path(SNAPSHOT))]
+    states = [
+        NetworkState(**dict(vars(s), build_module_src=source)) for s in official.read_pickle(golden_path(SNAPSHOT))
+    ]
     _write_states(tmp_path / "source.pkl", states)
     assert [s.build_module_src for s in official.read_pickle(tmp_path / "source.pkl")] == [source] * 3
     official.load_pickle(tmp_path / "source.pkl")
@@ -215,6 +249,7 @@ def test_build_module_src_is_never_executed(tmp_path):
 
 def test_other_globals_are_refused(tmp_path):
     import datetime
+
     path = tmp_path / "date.pkl"
     path.write_bytes(pickle.dumps((datetime.date(2018, 4, 4),), protocol=4))
     with pytest.raises(UnsafePickleError, match=r"'datetime\.date'.*not a network snapshot"):
@@ -224,8 +259,9 @@ def test_other_globals_are_refused(tmp_path):
         official.read_pickle(path)
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Pickles written as the official `misc.save_pkl` does (pickle.HIGHEST_PROTOCOL) on any Python/numpy.
+
 
 class _TfutilNetwork:
     """Stands for `tfutil.Network` / `dnnlib.tflib.network.Network` when writing test pickles."""
@@ -250,11 +286,11 @@ class _OfficialLikePickler(pickle._Pickler):
     """
 
     dispatch = dict(pickle._Pickler.dispatch)
-    dispatch[types.FunctionType] = lambda self, obj: self.save_global(obj)   # The table holds the base method.
+    dispatch[types.FunctionType] = lambda self, obj: self.save_global(obj)  # The table holds the base method.
 
     def __init__(self, file, protocol, numpy_core):
         super().__init__(file, protocol=protocol)
-        self.numpy_core = numpy_core    # 'numpy.core' (1.x) or 'numpy._core' (2).
+        self.numpy_core = numpy_core  # 'numpy.core' (1.x) or 'numpy._core' (2).
 
     def save_global(self, obj, name=None):
         module = getattr(obj, "__module__", "") or ""
@@ -263,7 +299,7 @@ class _OfficialLikePickler(pickle._Pickler):
         elif obj is _DnnlibNetwork:
             module, name = "dnnlib.tflib.network", "Network"
         elif module.startswith("numpy._core."):
-            module, name = self.numpy_core + module[len("numpy._core"):], obj.__name__
+            module, name = self.numpy_core + module[len("numpy._core") :], obj.__name__
         else:
             return super().save_global(obj, name)
         if self.proto >= 4:
@@ -281,8 +317,11 @@ def _official_like_objects(state):
     fields = dict(version=state.version, name=state.name, static_kwargs=dict(state.static_kwargs))
     if state.version == 3:
         fields["components"] = {key: _official_like_objects(comp) for key, comp in state.components.items()}
-    fields.update(build_module_src=state.build_module_src, build_func_name=state.build_func_name,
-                  variables=list(state.variables.items()))
+    fields.update(
+        build_module_src=state.build_module_src,
+        build_func_name=state.build_func_name,
+        variables=list(state.variables.items()),
+    )
     return cls(fields)
 
 
@@ -318,13 +357,20 @@ def test_snapshots_of_every_protocol_and_numpy_version_are_read(tmp_path, golden
         _OfficialLikePickler(file, protocol, numpy_core).dump(tuple(_official_like_objects(s) for s in states))
     names = all_globals(path.read_bytes())
     constructor = ("numeric", "_frombuffer") if protocol == 5 else ("multiarray", "_reconstruct")
-    assert (f"{numpy_core}.{constructor[0]}", constructor[1]) in names      # The case this test is about.
-    assert not any(module.startswith("numpy") and not module.startswith(numpy_core + ".")
-                   for module, _ in names if module != "numpy")
+    assert (f"{numpy_core}.{constructor[0]}", constructor[1]) in names  # The case this test is about.
+    assert not any(
+        module.startswith("numpy") and not module.startswith(numpy_core + ".")
+        for module, _ in names
+        if module != "numpy"
+    )
 
     def check(a, b):
-        assert (a.version, a.name, a.build_func_name, a.static_kwargs) == (b.version, b.name, b.build_func_name,
-                                                                            b.static_kwargs)
+        assert (a.version, a.name, a.build_func_name, a.static_kwargs) == (
+            b.version,
+            b.name,
+            b.build_func_name,
+            b.static_kwargs,
+        )
         assert list(a.variables) == list(b.variables)
         for key in a.variables:
             assert b.variables[key].dtype == a.variables[key].dtype
@@ -339,6 +385,7 @@ def test_snapshots_of_every_protocol_and_numpy_version_are_read(tmp_path, golden
 
 def test_protocol_5_snapshot_loads_and_runs(tmp_path, monkeypatch):
     import sys
+
     expected = np.load(golden_path("progan_snapshot_rgb32-expected.npz"))
 
     class Network(_TfutilNetwork):
@@ -350,7 +397,7 @@ def test_protocol_5_snapshot_loads_and_runs(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tfutil", module)
     nets = tuple(Network(net.state) for net in map(_official_like_objects, official.read_pickle(golden_path(SNAPSHOT))))
     path = tmp_path / "snapshot.pkl"
-    with open(path, "wb") as file:   # The C pickler and numpy 2's own reduction: what save_pkl writes today.
+    with open(path, "wb") as file:  # The C pickler and numpy 2's own reduction: what save_pkl writes today.
         pickle.Pickler(file, protocol=5).dump(nets)
     assert ("numpy._core.numeric", "_frombuffer") in all_globals(path.read_bytes())
     _, _, Gs = official.load_pickle(path)
@@ -367,18 +414,28 @@ class _Reduced:
         return self.func, self.args
 
 
-@pytest.mark.parametrize("args, match", [
-    ((b"\0" * 16, np.dtype(object), (2,), "C"), "dtype"),
-    ((b"\0" * 16, np.dtype([("a", "f4"), ("b", object)]), (1,), "C"), "dtype"),
-    ((b"\0" * 16, np.dtype("U2"), (2,), "C"), "dtype"),
-    (("0123456789abcdef", np.dtype("f4"), (4,), "C"), "array data of type str"),
-    (([1, 2, 3, 4], np.dtype("f4"), (4,), "C"), "array data of type list"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((b"\0" * 16, np.dtype(object), (2,), "C"), "dtype"),
+        ((b"\0" * 16, np.dtype([("a", "f4"), ("b", object)]), (1,), "C"), "dtype"),
+        ((b"\0" * 16, np.dtype("U2"), (2,), "C"), "dtype"),
+        (("0123456789abcdef", np.dtype("f4"), (4,), "C"), "array data of type str"),
+        (([1, 2, 3, 4], np.dtype("f4"), (4,), "C"), "array data of type list"),
+    ],
+)
 def test_frombuffer_admits_only_numeric_arrays_from_bytes(tmp_path, args, match):
     from numpy._core import numeric
+
     path = tmp_path / "crafted.pkl"
-    state = dict(version=2, name="G", static_kwargs={}, build_module_src="", build_func_name="G_paper",
-                 variables=[("lod", _Reduced(numeric._frombuffer, args))])
+    state = dict(
+        version=2,
+        name="G",
+        static_kwargs={},
+        build_module_src="",
+        build_func_name="G_paper",
+        variables=[("lod", _Reduced(numeric._frombuffer, args))],
+    )
     with open(path, "wb") as file:
         _OfficialLikePickler(file, 5, "numpy.core").dump((_TfutilNetwork(state),) * 3)
     with pytest.raises(UnsafePickleError, match=match) as info:
@@ -389,11 +446,17 @@ def test_frombuffer_admits_only_numeric_arrays_from_bytes(tmp_path, args, match)
 def test_out_of_band_protocol_5_buffers_are_refused_in_one_line(tmp_path):
     """Out-of-band buffers (NEXT_BUFFER) never occur in a file; reading one is an error, not a crash."""
     path = tmp_path / "out_of_band.pkl"
-    state = dict(version=2, name="G", static_kwargs={}, build_module_src="", build_func_name="G_paper",
-                 variables=[("lod", np.arange(4, dtype=np.float32))])
+    state = dict(
+        version=2,
+        name="G",
+        static_kwargs={},
+        build_module_src="",
+        build_func_name="G_paper",
+        variables=[("lod", np.arange(4, dtype=np.float32))],
+    )
     with open(path, "wb") as file:
         pickler = _OfficialLikePickler(file, 5, "numpy._core")
-        pickler._buffer_callback = lambda buffer: False     # False = keep the buffer out of band.
+        pickler._buffer_callback = lambda buffer: False  # False = keep the buffer out of band.
         pickler.dump((_TfutilNetwork(state),) * 3)
     assert "NEXT_BUFFER" in {op.name for op, _, _ in pickletools.genops(path.read_bytes())}
     with pytest.raises(OfficialPickleError, match="not a readable network pickle") as info:
@@ -447,8 +510,13 @@ def test_stylegan_snapshot_round_trip_keeps_components(tmp_path):
     G, D, Gs = official.load_pickle(source)
     path = tmp_path / "stylegan.pkl"
     official.save_pickle(path, G, D, Gs)
-    assert pickle_globals(path) == {("dnnlib.tflib.network", "Network"), ("numpy.core.multiarray", "_reconstruct"),
-                                    ("numpy.core.multiarray", "scalar"), ("numpy", "ndarray"), ("numpy", "dtype")}
+    assert pickle_globals(path) == {
+        ("dnnlib.tflib.network", "Network"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
 
     def check(a, b):
         assert (a.name, a.version, a.build_func_name) == (b.name, b.version, b.build_func_name)
@@ -467,6 +535,7 @@ def test_theano_era_state_is_converted_like_legacy_py(tmp_path, monkeypatch):
     """A raw Theano `network.Network` state (legacy.py:38-94) loads to the same function."""
     import sys
     import types
+
     rng = np.random.default_rng(7)
     kwargs = dict(num_channels=1, resolution=8, fmap_base=32, fmap_max=16, fused_scale=False)
     G = Generator(**kwargs)
@@ -478,9 +547,11 @@ def test_theano_era_state_is_converted_like_legacy_py(tmp_path, monkeypatch):
     def theano_params(net, is_G):
         """Invert legacy.py's conversion: official arrays -> Theano [out,in,kh,kw] params + scale + bias."""
         values = {k: v.numpy() for k, v in net.official_variables().items()}
-        layers = [k[:-len("/weight")] for k in values if k.endswith("/weight")]
-        if is_G:   # Theano order: all convs, then ToRGB from lod 0 up.
-            layers = [k for k in layers if not k.startswith("ToRGB")] + sorted(k for k in layers if k.startswith("ToRGB"))
+        layers = [k[: -len("/weight")] for k in values if k.endswith("/weight")]
+        if is_G:  # Theano order: all convs, then ToRGB from lod 0 up.
+            layers = [k for k in layers if not k.startswith("ToRGB")] + sorted(
+                k for k in layers if k.startswith("ToRGB")
+            )
         params = []
         for layer in layers:
             w = values[layer + "/weight"]
@@ -514,9 +585,16 @@ def test_theano_era_state_is_converted_like_legacy_py(tmp_path, monkeypatch):
     module.Network = Network
     monkeypatch.setitem(sys.modules, "network", module)
     spec = dict(num_channels=1, resolution=8, fmap_base=32, fmap_max=16, use_gdrop=False)
-    nets = tuple(Network(dict(build_func_spec=dict(spec, func=func), param_values=theano_params(net, func[0] == "G"),
-                              toplevel_params=dict(cur_lod=np.float32(0.5))))
-                 for net, func in ((G, "G_paper"), (D, "D_paper"), (G, "G_progressive_8")))
+    nets = tuple(
+        Network(
+            dict(
+                build_func_spec=dict(spec, func=func),
+                param_values=theano_params(net, func[0] == "G"),
+                toplevel_params=dict(cur_lod=np.float32(0.5)),
+            )
+        )
+        for net, func in ((G, "G_paper"), (D, "D_paper"), (G, "G_progressive_8"))
+    )
     path = tmp_path / "theano.pkl"
     path.write_bytes(pickle.dumps(nets, protocol=2))
     assert "network Network" in {arg for op, arg, _ in pickletools.genops(path.read_bytes()) if op.name == "GLOBAL"}

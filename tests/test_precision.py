@@ -1,16 +1,19 @@
 """Mixed precision: StyleGAN networks in fp16/bf16, train.py runs in every precision, and the
 warning for bf16 on hardware without bf16 arithmetic."""
+
 import os
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from networks import official
 from training import precision
 
-AMD_AVX2 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 avx avx2 fma bmi2\n\n" \
-           "processor\t: 1\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 avx avx2 fma bmi2\n"
+AMD_AVX2 = (
+    "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 avx avx2 fma bmi2\n\n"
+    "processor\t: 1\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 avx avx2 fma bmi2\n"
+)
 INTEL_SPR = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
 INTEL_AMX_ONLY = "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_tile amx_bf16\n"
 ARM_NEOVERSE_V1 = "processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n"
@@ -47,7 +50,9 @@ def test_stylegan_mixed_precision_networks(dtype):
     networks cast float32 weights to the activation dtype); dlatent_avg stays float32 through
     the training update and the truncation."""
     import tensorflow as tf
+
     from networks import stylegan
+
     args = dict(resolution=8, num_channels=3, fmap_base=64, fmap_max=16, dtype=dtype)
     G = stylegan.Generator(latent_size=16, dlatent_size=16, mapping_layers=2, mapping_fmaps=16, **args)
     D = stylegan.Discriminator(**args)
@@ -63,20 +68,65 @@ def test_stylegan_mixed_precision_networks(dtype):
 
 
 # Tiny runs: 8x8 shapes, 8 iterations of minibatch 8, a snapshot at the end.
-TINY = ["--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", "16", "--minibatch_base", "8",
-        "--minibatch_dict", "{}", "--lod_initial_resolution", "8", "--tick_kimg_base", "0.032",
-        "--tick_kimg_dict", "{}", "--network_snapshot_ticks", "1", "--total_kimg", "0.064"]
-STYLEGAN = ["--arch", "stylegan", "--dlatent_size", "16", "--mapping_layers", "2", "--mapping_fmaps", "16",
-            "--grid_size", "1080p"]
+TINY = [
+    "--res",
+    "8",
+    "--fmap_base",
+    "64",
+    "--fmap_max",
+    "16",
+    "--latent_size",
+    "16",
+    "--minibatch_base",
+    "8",
+    "--minibatch_dict",
+    "{}",
+    "--lod_initial_resolution",
+    "8",
+    "--tick_kimg_base",
+    "0.032",
+    "--tick_kimg_dict",
+    "{}",
+    "--network_snapshot_ticks",
+    "1",
+    "--total_kimg",
+    "0.064",
+]
+STYLEGAN = [
+    "--arch",
+    "stylegan",
+    "--dlatent_size",
+    "16",
+    "--mapping_layers",
+    "2",
+    "--mapping_fmaps",
+    "16",
+    "--grid_size",
+    "1080p",
+]
 
 
 @pytest.fixture(scope="module")
 def shapes8(tmp_path_factory):
     import subprocess
     import sys
+
     path = tmp_path_factory.mktemp("data") / "shapes8"
-    subprocess.run([sys.executable, os.path.join(REPO, "dataset_tool.py"), "create_shapes", str(path),
-                    "--resolution", "8", "--num_images", "64"], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "dataset_tool.py"),
+            "create_shapes",
+            str(path),
+            "--resolution",
+            "8",
+            "--num_images",
+            "64",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return str(path)
 
 
@@ -88,9 +138,14 @@ def test_train_py_mixed_precision(tmp_path, shapes8, arch, prec):
     dtype, fp16 with the official loss scaling (log2 scale 64 at the start, -1 per overflow,
     +0.0005 per applied step; 2^64 overflows fp16 at once), bf16 without it and with updates.
     The bf16 warning is printed exactly when this machine has no bf16 hardware."""
-    from test_training import _only_run_dir, _train
-    proc = _train(["--dataset", shapes8, "--result_dir", str(tmp_path), "--precision", prec] + TINY
-                  + (STYLEGAN if arch == "stylegan" else []))
+    from test_training import _only_run_dir
+    from test_training import _train
+
+    proc = _train(
+        ["--dataset", shapes8, "--result_dir", str(tmp_path), "--precision", prec]
+        + TINY
+        + (STYLEGAN if arch == "stylegan" else [])
+    )
     out, _ = proc.communicate(timeout=600)
     out = out.decode()
     assert proc.returncode == 0, out[-3000:]

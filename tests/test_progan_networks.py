@@ -1,14 +1,16 @@
 """ProGAN G_paper / D_paper and their layers against the official golden vectors."""
+
 import json
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from networks import layers as L
-from networks.progan import Discriminator, Generator
+from networks.progan import Discriminator
+from networks.progan import Generator
 from tests.conftest import golden_path
 
 GOLDEN_FILES = ["progan_rgb32.npz", "progan_gray16_cond_unfused.npz"]
@@ -26,17 +28,19 @@ def build_from_golden(name):
     G = Generator(**config["common"], **config.get("G", {}))
     D = Discriminator(**config["common"], **config.get("D", {}))
     for net, prefix in ((G, "G/"), (D, "D/")):
-        values = {key[len(prefix):]: data[key] for key in data.files if key.startswith(prefix)}
+        values = {key[len(prefix) :]: data[key] for key in data.files if key.startswith(prefix)}
         values["lod"] = np.float32(0.0)
         net.set_official_values(values)
     return data, G, D
 
 
 def golden_variable_names(data, prefix):
-    return [key[len(prefix):] for key in data.files if key.startswith(prefix)]
+    return [key[len(prefix) :] for key in data.files if key.startswith(prefix)]
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Whole networks against golden.
+
 
 @pytest.mark.parametrize("name", GOLDEN_FILES)
 def test_golden_eager_every_lod(name):
@@ -48,8 +52,9 @@ def test_golden_eager_every_lod(name):
         images = G(data["latents"], data["labels"])
         scores, labels = D(images_in)
         assert images.shape == images_in.shape
-        np.testing.assert_allclose(images.numpy(), nchw_to_nhwc(data["G_images_out"][k]), **FWD,
-                                   err_msg=f"G at lod {lod}")
+        np.testing.assert_allclose(
+            images.numpy(), nchw_to_nhwc(data["G_images_out"][k]), **FWD, err_msg=f"G at lod {lod}"
+        )
         np.testing.assert_allclose(scores.numpy(), data["D_scores_out"][k], **FWD, err_msg=f"D at lod {lod}")
         assert labels.shape == data["D_labels_out"][k].shape
         np.testing.assert_allclose(labels.numpy(), data["D_labels_out"][k], **FWD, err_msg=f"D labels at {lod}")
@@ -88,8 +93,10 @@ def test_golden_official_structures(structure):
     for k, lod in enumerate(data["lods"]):
         G.lod.assign(lod)
         D.lod.assign(lod)
-        for images, (scores, labels) in (run(data["latents"], data["labels"], images_in),
-                                         (G(data["latents"], data["labels"]), D(images_in))):
+        for images, (scores, labels) in (
+            run(data["latents"], data["labels"], images_in),
+            (G(data["latents"], data["labels"]), D(images_in)),
+        ):
             np.testing.assert_allclose(images.numpy(), nchw_to_nhwc(data["G_images_out"][k]), **FWD)
             np.testing.assert_allclose(scores.numpy(), data["D_scores_out"][k], **FWD)
             np.testing.assert_allclose(labels.numpy(), data["D_labels_out"][k], **FWD)
@@ -143,16 +150,16 @@ def test_static_kwargs_and_variable_init():
     assert not np.any(variables["4x4/Dense/bias"].numpy())
     assert float(variables["lod"].numpy()) == 0.0
     # Fused up-conv is [k, k, out, in]; D fused down-conv is [k, k, in, out].
-    assert tuple(variables["16x16/Conv0_up/weight"].shape) == (3, 3, 8, 16)   # nf(3) out, nf(2) in.
+    assert tuple(variables["16x16/Conv0_up/weight"].shape) == (3, 3, 8, 16)  # nf(3) out, nf(2) in.
     D = Discriminator(num_channels=3, resolution=16, fmap_base=64, fmap_max=32)
-    assert tuple(D.official_variables()["16x16/Conv1_down/weight"].shape) == (3, 3, 8, 16)   # nf(3) in, nf(2) out.
+    assert tuple(D.official_variables()["16x16/Conv1_down/weight"].shape) == (3, 3, 8, 16)  # nf(3) in, nf(2) out.
     assert tuple(D.official_variables()["4x4/Conv/weight"].shape) == (3, 3, 33, 32)
     D0 = Discriminator(num_channels=3, resolution=16, fmap_base=64, fmap_max=32, mbstd_group_size=0)
     assert tuple(D0.official_variables()["4x4/Conv/weight"].shape) == (3, 3, 32, 32)
 
 
 def test_default_fmap_formula():
-    G = Generator(num_channels=3, resolution=64)   # Official defaults: 8192 / 1.0 / 512.
+    G = Generator(num_channels=3, resolution=64)  # Official defaults: 8192 / 1.0 / 512.
     shapes = {k: tuple(v.shape) for k, v in G.official_variables().items()}
     assert shapes["4x4/Dense/weight"] == (512, 8192)
     assert shapes["64x64/Conv0_up/weight"] == (3, 3, 256, 512)
@@ -193,25 +200,43 @@ def test_from_config_builds_every_variable():
     assert [v.shape for v in D2.weights] == [v.shape for v in D.weights]
 
 
-
 def test_networks_are_named_blocks_in_official_order():
     """Table 2 of the paper as blocks with official scopes; each block round-trips its config."""
     G = Generator(num_channels=3, resolution=16, fmap_base=64, fmap_max=16, fused_scale=False)
     D = Discriminator(num_channels=3, resolution=16, fmap_base=64, fmap_max=16)
     assert [(type(b).__name__, b.official_scope) for b in G.official_blocks()] == [
-        ("GeneratorInputBlock", "4x4"), ("ToRGB", "ToRGB_lod2"), ("GeneratorBlock", "8x8"),
-        ("ToRGB", "ToRGB_lod1"), ("GeneratorBlock", "16x16"), ("ToRGB", "ToRGB_lod0")]
+        ("GeneratorInputBlock", "4x4"),
+        ("ToRGB", "ToRGB_lod2"),
+        ("GeneratorBlock", "8x8"),
+        ("ToRGB", "ToRGB_lod1"),
+        ("GeneratorBlock", "16x16"),
+        ("ToRGB", "ToRGB_lod0"),
+    ]
     assert [(type(b).__name__, b.official_scope) for b in D.official_blocks()] == [
-        ("FromRGB", "FromRGB_lod0"), ("DiscriminatorBlock", "16x16"), ("FromRGB", "FromRGB_lod1"),
-        ("DiscriminatorBlock", "8x8"), ("FromRGB", "FromRGB_lod2"), ("DiscriminatorEpilogue", "4x4")]
-    assert list(G.official_blocks()[2].official_variables()) == ["Conv0/weight", "Conv0/bias",
-                                                                  "Conv1/weight", "Conv1/bias"]
-    assert list(D.official_blocks()[1].official_variables()) == ["Conv0/weight", "Conv0/bias",
-                                                                  "Conv1_down/weight", "Conv1_down/bias"]
+        ("FromRGB", "FromRGB_lod0"),
+        ("DiscriminatorBlock", "16x16"),
+        ("FromRGB", "FromRGB_lod1"),
+        ("DiscriminatorBlock", "8x8"),
+        ("FromRGB", "FromRGB_lod2"),
+        ("DiscriminatorEpilogue", "4x4"),
+    ]
+    assert list(G.official_blocks()[2].official_variables()) == [
+        "Conv0/weight",
+        "Conv0/bias",
+        "Conv1/weight",
+        "Conv1/bias",
+    ]
+    assert list(D.official_blocks()[1].official_variables()) == [
+        "Conv0/weight",
+        "Conv0/bias",
+        "Conv1_down/weight",
+        "Conv1_down/bias",
+    ]
     assert G.family == D.family == "progan"
     for block in G.official_blocks() + D.official_blocks():
         clone = type(block).from_config(block.get_config())
         assert clone.get_config() == block.get_config() and clone.official_scope == block.official_scope
+
 
 @pytest.mark.slow
 def test_gradient_penalty_graph_at_fractional_lod():
@@ -234,7 +259,7 @@ def test_gradient_penalty_graph_at_fractional_lod():
     for lod in (0.0, 0.5, 1.0, 1.7):
         D.lod.assign(lod)
         grad, penalty, weight_grad = penalty_and_grads(images)
-        if lod >= 1.0:   # The 8x8 block is not used at lod >= 1: zero gradient.
+        if lod >= 1.0:  # The 8x8 block is not used at lod >= 1: zero gradient.
             assert weight_grad is None or not np.any(weight_grad.numpy())
             weight_grad = tf.ones(())
         assert grad.shape == images.shape and float(penalty) > 0
@@ -285,8 +310,10 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="divisible"):
         D(np.zeros((6, 8, 8, 1), np.float32))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # The recursive structure skips unneeded resolutions.
+
 
 def _count_calls(monkeypatch, net, scopes):
     blocks = {block.official_scope: block for block in net.official_blocks()}
@@ -298,6 +325,7 @@ def _count_calls(monkeypatch, net, scopes):
         def counted(*args, _scope=scope, _original=original, **kwargs):
             counts[_scope] += 1
             return _original(*args, **kwargs)
+
         monkeypatch.setattr(layer, "call", counted)
     return counts
 
@@ -311,15 +339,13 @@ def test_recursive_structure_skips_high_resolutions(monkeypatch):
     d_counts = _count_calls(monkeypatch, D, d_scopes)
     latents = np.zeros((2, 16), np.float32)
     images = np.zeros((2, 64, 64, 3), np.float32)
-    G.lod.assign(4.0)   # 4x4 only.
+    G.lod.assign(4.0)  # 4x4 only.
     D.lod.assign(4.0)
     G(latents)
     D(images)
-    assert g_counts == {"8x8": 0, "ToRGB_lod3": 0, "16x16": 0, "32x32": 0,
-                        "64x64": 0, "ToRGB_lod0": 0, "ToRGB_lod4": 1}
-    assert d_counts == {"FromRGB_lod0": 0, "64x64": 0, "16x16": 0, "FromRGB_lod3": 0,
-                        "FromRGB_lod4": 1, "8x8": 0}
-    G.lod.assign(2.5)   # 16x16 fading into 8x8: both ToRGB at those levels.
+    assert g_counts == {"8x8": 0, "ToRGB_lod3": 0, "16x16": 0, "32x32": 0, "64x64": 0, "ToRGB_lod0": 0, "ToRGB_lod4": 1}
+    assert d_counts == {"FromRGB_lod0": 0, "64x64": 0, "16x16": 0, "FromRGB_lod3": 0, "FromRGB_lod4": 1, "8x8": 0}
+    G.lod.assign(2.5)  # 16x16 fading into 8x8: both ToRGB at those levels.
     D.lod.assign(2.5)
     G(latents)
     D(images)
@@ -348,8 +374,10 @@ def test_tf_function_cost_follows_lod():
     assert fast * 3 < slow, (fast, slow)
     assert run.experimental_get_tracing_count() == 1
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Layers: config round trip and numerics against numpy.
+
 
 def np_conv_same(x, w):
     """NHWC x, HWIO w (odd k): stride-1 SAME cross-correlation."""
@@ -359,7 +387,7 @@ def np_conv_same(x, w):
     out = np.zeros(x.shape[:3] + (w.shape[3],), np.float64)
     for i in range(k):
         for j in range(k):
-            out += np.einsum("nhwc,co->nhwo", xp[:, i:i + x.shape[1], j:j + x.shape[2]], w[i, j])
+            out += np.einsum("nhwc,co->nhwo", xp[:, i : i + x.shape[1], j : j + x.shape[2]], w[i, j])
     return out
 
 
@@ -393,7 +421,7 @@ def test_equalized_dense():
     layer = L.EqualizedDense(4, gain=2.0, lrmul=0.01, name="d")
     layer.build((None, 5))
     assert [tuple(v.shape) for v in layer.weights] == [(5, 4), (4,)]
-    assert layer.weight.numpy().std() > 10   # Stored N(0, 1/lrmul).
+    assert layer.weight.numpy().std() > 10  # Stored N(0, 1/lrmul).
     random_weights(layer, rng)
     w, b = layer.weight.numpy(), layer.bias.numpy()
     expected = x @ (w * 2.0 / np.sqrt(5) * 0.01) + b * 0.01
@@ -402,9 +430,9 @@ def test_equalized_dense():
     plain = L.EqualizedDense(4, gain=2.0, use_wscale=False, use_bias=False)
     plain.build((None, 5000))
     assert len(plain.weights) == 1
-    assert plain.weight.numpy().std() == pytest.approx(2.0 / np.sqrt(5000), rel=0.05)   # N(0, he_std).
+    assert plain.weight.numpy().std() == pytest.approx(2.0 / np.sqrt(5000), rel=0.05)  # N(0, he_std).
     plain.weight.assign(np.ones((5000, 4), np.float32))
-    np.testing.assert_allclose(plain(np.ones((1, 5000), np.float32)).numpy(), 5000.0)   # No runtime scale.
+    np.testing.assert_allclose(plain(np.ones((1, 5000), np.float32)).numpy(), 5000.0)  # No runtime scale.
 
 
 def test_equalized_conv2d():
@@ -428,10 +456,10 @@ def test_upscale_conv2d_equals_upscale_then_flipped_conv(transposed_weight):
     layer = L.UpscaleConv2D(5, 3, transposed_weight=transposed_weight)
     layer.build(x.shape)
     random_weights(layer, rng)
-    w = layer.weight.numpy() * np.sqrt(2) / np.sqrt(27)   # fan_in = k*k*in.
+    w = layer.weight.numpy() * np.sqrt(2) / np.sqrt(27)  # fan_in = k*k*in.
     if transposed_weight:
         assert w.shape == (3, 3, 5, 3)
-        kernel = w[::-1, ::-1].transpose(0, 1, 3, 2)       # Spec 1.3: flip and swap to HWIO.
+        kernel = w[::-1, ::-1].transpose(0, 1, 3, 2)  # Spec 1.3: flip and swap to HWIO.
     else:
         assert w.shape == (3, 3, 3, 5)
         kernel = w[::-1, ::-1]
@@ -461,7 +489,7 @@ def test_bias_pixelnorm_resampling_lerp():
     bias.bias.assign([1.0, 2.0, 3.0])
     np.testing.assert_allclose(roundtrip(bias, x.shape)(x).numpy(), x + np.array([0.5, 1.0, 1.5]), rtol=1e-6)
 
-    expected = x / np.sqrt(np.mean(x ** 2, axis=-1, keepdims=True) + 1e-4)
+    expected = x / np.sqrt(np.mean(x**2, axis=-1, keepdims=True) + 1e-4)
     np.testing.assert_allclose(roundtrip(L.PixelNorm(1e-4), None)(x).numpy(), expected, rtol=1e-5)
 
     np.testing.assert_array_equal(roundtrip(L.Upscale2D(4), None)(x).numpy(), np_upscale(x, 4))
@@ -481,10 +509,10 @@ def np_minibatch_stddev(x, group_size, num_new_features=1):
     m = n // g
     out = np.zeros((n, h, w, num_new_features), np.float64)
     for member in range(m):
-        group = x[member::m].astype(np.float64)      # Strided: sample g*M + m is in group m.
-        std = np.sqrt(group.var(axis=0) + 1e-8)      # Population variance.
+        group = x[member::m].astype(np.float64)  # Strided: sample g*M + m is in group m.
+        std = np.sqrt(group.var(axis=0) + 1e-8)  # Population variance.
         for f in range(num_new_features):
-            part = std[..., f * (c // num_new_features):(f + 1) * (c // num_new_features)]
+            part = std[..., f * (c // num_new_features) : (f + 1) * (c // num_new_features)]
             out[member::m, :, :, f] = part.mean()
     return np.concatenate([x, out], axis=-1)
 

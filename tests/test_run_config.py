@@ -5,6 +5,7 @@ ProGAN `misc.load_dataset_for_previous_run` (progressive_growing_of_gans/misc.py
 `training/misc.py: parse_config_for_previous_run`, which the official util_scripts.py,
 run_metrics.py and metric_base use to find a run's dataset and mirror_augment.
 """
+
 import collections
 import json
 import os
@@ -14,13 +15,22 @@ import re
 import numpy as np
 import pytest
 
-from tests.conftest import golden_path
 from datasets.tfrecord_reader import TFRecordDataset
+from tests.conftest import golden_path
 from training.training_loop import save_options
 
 # Keyword arguments of the official TFRecordDataset (both repositories' dataset.py).
-OFFICIAL_DATASET_KWARGS = {"tfrecord_dir", "resolution", "label_file", "max_label_size", "repeat",
-                           "shuffle_mb", "prefetch_mb", "buffer_mb", "num_threads"}
+OFFICIAL_DATASET_KWARGS = {
+    "tfrecord_dir",
+    "resolution",
+    "label_file",
+    "max_label_size",
+    "repeat",
+    "shuffle_mb",
+    "prefetch_mb",
+    "buffer_mb",
+    "num_threads",
+}
 
 
 def progan_parse(text):
@@ -55,13 +65,28 @@ def stylegan_parse(text):
 
 def options(tfrecord_dir, arch, mirror_augment):
     """Options shaped as train.py's resolve_options returns them."""
-    return dict(arch=arch, config="cpu-quickstart", precision="fp32", num_gpus=1, desc="x",
-                dataset_args=dict(tfrecord_dir=tfrecord_dir, max_label_size="full", resolution=32),
-                G_args=dict(fmap_base=512), D_args={}, G_opt_args=dict(beta1=0.0), D_opt_args={},
-                G_loss_args=dict(func_name="G_wgan_acgan"), D_loss_args={},
-                sched_args=dict(minibatch_dict={4: 16, 8: 16}, lod_training_kimg=np.float32(10.0)),
-                train=dict(total_kimg=float("inf") if arch == "stylegan" else 70, mirror_augment=mirror_augment,
-                           grid_layout="random", random_seed=1000, resume_kimg=np.float64(12.5)))
+    return dict(
+        arch=arch,
+        config="cpu-quickstart",
+        precision="fp32",
+        num_gpus=1,
+        desc="x",
+        dataset_args=dict(tfrecord_dir=tfrecord_dir, max_label_size="full", resolution=32),
+        G_args=dict(fmap_base=512),
+        D_args={},
+        G_opt_args=dict(beta1=0.0),
+        D_opt_args={},
+        G_loss_args=dict(func_name="G_wgan_acgan"),
+        D_loss_args={},
+        sched_args=dict(minibatch_dict={4: 16, 8: 16}, lod_training_kimg=np.float32(10.0)),
+        train=dict(
+            total_kimg=float("inf") if arch == "stylegan" else 70,
+            mirror_augment=mirror_augment,
+            grid_layout="random",
+            random_seed=1000,
+            resume_kimg=np.float64(12.5),
+        ),
+    )
 
 
 @pytest.mark.parametrize("arch, mirror", [("progan", True), ("stylegan", False)])
@@ -71,11 +96,13 @@ def test_official_scripts_find_the_dataset_and_mirror_augment(tmp_path, monkeypa
     monkeypatch.chdir(dataset_dir.parent.parent)
     run_dir = tmp_path / "000-run"
     run_dir.mkdir()
-    save_options(str(run_dir), options("rgb32_shuffled/tfrecords", arch, mirror))   # A relative path, as typed.
+    save_options(str(run_dir), options("rgb32_shuffled/tfrecords", arch, mirror))  # A relative path, as typed.
     text = (run_dir / "config.txt").read_text()
     stylegan_cfg = stylegan_parse(text)
-    for parsed_dataset, parsed_mirror in [progan_parse(text),
-                                          (stylegan_cfg["dataset"], stylegan_cfg["train"].get("mirror_augment", False))]:
+    for parsed_dataset, parsed_mirror in [
+        progan_parse(text),
+        (stylegan_cfg["dataset"], stylegan_cfg["train"].get("mirror_augment", False)),
+    ]:
         assert parsed_dataset == dict(tfrecord_dir=str(dataset_dir), max_label_size="full", resolution=32)
         assert parsed_mirror is mirror
         assert set(parsed_dataset) <= OFFICIAL_DATASET_KWARGS
@@ -84,7 +111,9 @@ def test_official_scripts_find_the_dataset_and_mirror_augment(tmp_path, monkeypa
         assert TFRecordDataset(**parsed_dataset).resolution == 32
     # Our own lines are still there, and training_options.json is unchanged.
     assert "arch = " + arch in text and "dataset_args = " in text
-    assert json.loads((run_dir / "training_options.json").read_text())["dataset_args"]["tfrecord_dir"] == \
-        "rgb32_shuffled/tfrecords"
+    assert (
+        json.loads((run_dir / "training_options.json").read_text())["dataset_args"]["tfrecord_dir"]
+        == "rgb32_shuffled/tfrecords"
+    )
     train_line = [line for line in text.splitlines() if line.startswith("train =")]
     assert len(train_line) == 1 and (("'total_kimg': 'inf'" in train_line[0]) == (arch == "stylegan"))

@@ -1,10 +1,11 @@
 """The kimg schedule and presets against the official TrainingSchedule (golden tables)."""
+
 import json
 
 import numpy as np
 import pytest
-
 from conftest import golden_path
+
 from training import presets
 from training.schedule import TrainingSchedule
 
@@ -21,16 +22,21 @@ def _load(name):
 def _rows(meta, arch_defaults):
     sched_kwargs = dict(arch_defaults, **meta["sched"])
     resolution_log2 = int(np.log2(meta["resolution"]))
+
     def row(kimg):
         s = TrainingSchedule(kimg * 1000, resolution_log2, num_gpus=meta["num_gpus"], **sched_kwargs)
         return [s.kimg, s.lod, s.resolution, s.minibatch, s.G_lrate, s.D_lrate, s.tick_kimg]
+
     return row
 
 
-@pytest.mark.parametrize("golden, arch_defaults", [
-    ("progan_schedule.npz", {}),
-    ("stylegan_schedule.npz", {"tick_kimg_dict": presets.schedule.STYLEGAN_TICK_KIMG_DICT}),
-])
+@pytest.mark.parametrize(
+    "golden, arch_defaults",
+    [
+        ("progan_schedule.npz", {}),
+        ("stylegan_schedule.npz", {"tick_kimg_dict": presets.schedule.STYLEGAN_TICK_KIMG_DICT}),
+    ],
+)
 def test_every_row_matches_official(golden, arch_defaults):
     data, meta = _load(golden)
     for key, key_meta in meta.items():

@@ -1,14 +1,14 @@
 """StyleGAN metrics (perceptual path length, linear separability) on a stand-in generator whose
 images are linear in the latent, so that the expected values have closed forms."""
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from metrics import linear_separability as ls
 from metrics import perceptual_path_length as ppl
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Stand-in generator: mapping = identity broadcast to every layer; synthesis = w[:, -1] @ A
 # reshaped to an image, plus the stored noise maps (strength `noise_strength`).
 
@@ -26,19 +26,31 @@ class _Synthesis(keras.layers.Layer):
     def __init__(self, matrix, resolution, channels, noise_strength, **kwargs):
         super().__init__(**kwargs)
         self.resolution, self.channels, self.noise_strength = resolution, channels, noise_strength
-        self.matrix = self.add_weight(shape=matrix.shape, initializer=keras.initializers.Constant(matrix), trainable=False)
-        self.noise_maps = [self.add_weight(shape=(1, 1, resolution, resolution), initializer="random_normal", trainable=False)
-                           for _ in range(2)] if noise_strength else []
+        self.matrix = self.add_weight(
+            shape=matrix.shape, initializer=keras.initializers.Constant(matrix), trainable=False
+        )
+        self.noise_maps = (
+            [
+                self.add_weight(shape=(1, 1, resolution, resolution), initializer="random_normal", trainable=False)
+                for _ in range(2)
+            ]
+            if noise_strength
+            else []
+        )
         self.calls_with_random_noise = 0
 
     def call(self, dlatents, randomize_noise=True):
-        images = keras.ops.reshape(keras.ops.matmul(dlatents[:, -1], self.matrix), (-1, self.resolution, self.resolution, self.channels))
+        images = keras.ops.reshape(
+            keras.ops.matmul(dlatents[:, -1], self.matrix), (-1, self.resolution, self.resolution, self.channels)
+        )
         if self.noise_maps:
             if randomize_noise:
                 self.calls_with_random_noise += 1
                 noise = keras.random.normal(keras.ops.shape(images))
             else:
-                noise = keras.ops.reshape(self.noise_maps[0] + 2 * self.noise_maps[1], (1, self.resolution, self.resolution, 1))
+                noise = keras.ops.reshape(
+                    self.noise_maps[0] + 2 * self.noise_maps[1], (1, self.resolution, self.resolution, 1)
+                )
             images = images + self.noise_strength * noise
         return images
 
@@ -56,13 +68,16 @@ class LinearGenerator(keras.Model):
 
 
 def _matrix(latent_size, resolution, channels=3, seed=0):
-    return (np.random.RandomState(seed).randn(latent_size, resolution * resolution * channels) * 0.05).astype(np.float32)
+    return (np.random.RandomState(seed).randn(latent_size, resolution * resolution * channels) * 0.05).astype(
+        np.float32
+    )
 
 
 def _squared_distance(img0, img1):
     return np.sum(np.square(np.asarray(img0, np.float64) - np.asarray(img1, np.float64)), axis=(1, 2, 3))
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Path length.
 
 
@@ -80,7 +95,9 @@ def test_slerp_and_normalize():
     np.testing.assert_allclose(np.arccos(np.clip(np.sum(nb * mid, axis=1), -1, 1)), (1 - t[:, 0]) * angle, rtol=1e-6)
 
 
-def _expected_samples(matrix, resolution, num_samples, minibatch, epsilon, space, sampling, crop, seed, noise_shapes=()):
+def _expected_samples(
+    matrix, resolution, num_samples, minibatch, epsilon, space, sampling, crop, seed, noise_shapes=()
+):
     """Closed form of the scaled squared distance per sample, replaying the documented draws."""
     rng = np.random.RandomState(seed)
     expected = []
@@ -97,7 +114,7 @@ def _expected_samples(matrix, resolution, num_samples, minibatch, epsilon, space
         images = (step @ matrix.astype(np.float64)).reshape(minibatch, resolution, resolution, -1) * 127.5
         if crop:
             images = ppl.crop_face(images)
-        expected.append(np.sum(images ** 2, axis=(1, 2, 3)))
+        expected.append(np.sum(images**2, axis=(1, 2, 3)))
     return np.concatenate(expected)
 
 
@@ -130,8 +147,9 @@ def test_path_length_noise_is_shared_by_both_endpoints():
     matrix = _matrix(6, 16, seed=1)
     Gs = LinearGenerator(matrix, 16, noise_strength=10.0)
     before = [v.numpy().copy() for v in Gs.synthesis.noise_maps]
-    samples = ppl.path_length_samples(Gs, _squared_distance, num_samples=16, epsilon=1e-2, space="w",
-                                      sampling="full", minibatch_size=8, seed=4)
+    samples = ppl.path_length_samples(
+        Gs, _squared_distance, num_samples=16, epsilon=1e-2, space="w", sampling="full", minibatch_size=8, seed=4
+    )
     expected = _expected_samples(matrix, 16, 16, 8, 1e-2, "w", "full", True, 4, noise_shapes=[(1, 1, 16, 16)] * 2)
     np.testing.assert_allclose(samples, expected, rtol=2e-3)
     assert Gs.synthesis.calls_with_random_noise == 0
@@ -153,9 +171,15 @@ def test_path_length_crop_and_downsampling():
     signs = np.array([[1, -1], [-1, 1]], np.float32)
     checker = (base[:, :, None, :, None, :] * signs[None, None, :, None, :, None]).reshape(4, 512, 512, 3)
     Gs = LinearGenerator(checker.reshape(4, -1), 512)
-    assert np.all(ppl.path_length_samples(Gs, _squared_distance, crop=False, **{**kwargs, "num_samples": 4, "minibatch_size": 4}) == 0)
+    assert np.all(
+        ppl.path_length_samples(Gs, _squared_distance, crop=False, **{**kwargs, "num_samples": 4, "minibatch_size": 4})
+        == 0
+    )
     Gs = LinearGenerator(base.reshape(4, -1), 256)
-    assert np.all(ppl.path_length_samples(Gs, _squared_distance, crop=False, **{**kwargs, "num_samples": 4, "minibatch_size": 4}) > 0)
+    assert np.all(
+        ppl.path_length_samples(Gs, _squared_distance, crop=False, **{**kwargs, "num_samples": 4, "minibatch_size": 4})
+        > 0
+    )
 
 
 def test_lpips_from_variables_and_missing_weights(tmp_path, monkeypatch):
@@ -185,7 +209,8 @@ def test_lpips_from_variables_and_missing_weights(tmp_path, monkeypatch):
         ppl.load_vgg16_perceptual(str(tmp_path / "absent.pkl"))
     assert "\n" not in str(missing.value)
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
 # Linear separability.
 
 
@@ -219,7 +244,10 @@ def test_linear_separability_of_known_directions():
     both = ls.separability_scores(results, 398, 199, svm_random_state=0)
     for key in ("ls_z", "ls_w"):
         assert 1.7 < both[key] <= 2.0 + 1e-6
-    assert ls.compute_ls(Gs, [linear], num_samples=64, num_keep=32, minibatch_size=8, seed=2, svm_random_state=0) == {"ls_z": 1.0, "ls_w": 1.0}
+    assert ls.compute_ls(Gs, [linear], num_samples=64, num_keep=32, minibatch_size=8, seed=2, svm_random_state=0) == {
+        "ls_z": 1.0,
+        "ls_w": 1.0,
+    }
 
 
 def test_classifier_files_missing(tmp_path, monkeypatch):
@@ -231,4 +259,5 @@ def test_classifier_files_missing(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="celebahq-classifier-00-male.pkl"):
         ls.load_celebahq_classifiers(str(tmp_path), attrib_indices=[0])
 
-#----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Official StyleGAN snapshot pickles through networks.official and stylegan.from_official_state."""
+
 import copy
 import json
 
 import numpy as np
 import pytest
-
 from conftest import golden_path
+
 from networks import official
 from networks import stylegan as sg
 
@@ -33,8 +34,12 @@ def test_snapshot_loads_as_stylegan_networks(snapshot, expected):
     assert (G.name, D.name, Gs.name) == ("G", "D", "Gs")
     config = json.loads(str(expected["config"]))
     assert (Gs.resolution, Gs.num_channels, Gs.latent_size, Gs.dlatent_size, Gs.num_layers) == (
-        config["resolution"], config["num_channels"], config["latent_size"],
-        config["dlatent_size"], 8)
+        config["resolution"],
+        config["num_channels"],
+        config["latent_size"],
+        config["dlatent_size"],
+        8,
+    )
     assert (D.resolution, D.num_channels, D.fmap_base, D.fmap_max) == (32, 3, 256, 64)
     states = official.read_pickle(golden_path("stylegan_snapshot_rgb32.pkl"))
     for net, state in zip(snapshot, states):
@@ -51,14 +56,13 @@ def test_snapshot_loads_as_stylegan_networks(snapshot, expected):
 def test_snapshot_Gs_reproduces_official_images(snapshot, expected):
     _, _, Gs = snapshot
     for psi, key in ((0.7, "Gs_images_out_psi07"), (1.0, "Gs_images_out_psi1")):
-        images = Gs(expected["latents"], expected["labels"], truncation_psi=psi,
-                    truncation_cutoff=8, randomize_noise=False)
-        np.testing.assert_allclose(np.transpose(images, (0, 3, 1, 2)), expected[key],
-                                   **SNAPSHOT_TOL, err_msg=key)
+        images = Gs(
+            expected["latents"], expected["labels"], truncation_psi=psi, truncation_cutoff=8, randomize_noise=False
+        )
+        np.testing.assert_allclose(np.transpose(images, (0, 3, 1, 2)), expected[key], **SNAPSHOT_TOL, err_msg=key)
     # The default call is the official Gs.run default: psi 0.7, cutoff 8.
     default = Gs(expected["latents"], expected["labels"], randomize_noise=False)
-    np.testing.assert_allclose(np.transpose(default, (0, 3, 1, 2)),
-                               expected["Gs_images_out_psi07"], **SNAPSHOT_TOL)
+    np.testing.assert_allclose(np.transpose(default, (0, 3, 1, 2)), expected["Gs_images_out_psi07"], **SNAPSHOT_TOL)
 
 
 def test_save_and_reload_gives_identical_networks(snapshot, expected, tmp_path):
@@ -67,8 +71,9 @@ def test_save_and_reload_gives_identical_networks(snapshot, expected, tmp_path):
     official.save_pickle(path, G, D, Gs)
     G2, D2, Gs2 = official.load_pickle(path)
     latents, labels = expected["latents"], expected["labels"]
-    np.testing.assert_array_equal(Gs2(latents, labels, randomize_noise=False),
-                                  Gs(latents, labels, randomize_noise=False))
+    np.testing.assert_array_equal(
+        Gs2(latents, labels, randomize_noise=False), Gs(latents, labels, randomize_noise=False)
+    )
     images = np.random.default_rng(0).standard_normal((8, 32, 32, 3)).astype(np.float32)
     np.testing.assert_array_equal(D2(images), D(images))
     states = official.read_pickle(path)

@@ -5,12 +5,13 @@ The reference outputs in tests/data/stylegan_switches/ were made by running the 
 (../shared/official-bench) with tests/data/stylegan_switches/make_reference.py; its docstring
 holds the exact command. The tests only read the stored .npz.
 """
+
 import json
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from networks import stylegan as sg
 
 REFERENCE = REPO / "tests" / "data" / "stylegan_switches" / "stylegan_switches.npz"
@@ -26,7 +27,7 @@ def reference():
 
 
 def _strip(prefix, arrays):
-    return {name[len(prefix):]: value for name, value in arrays.items() if name.startswith(prefix)}
+    return {name[len(prefix) :]: value for name, value in arrays.items() if name.startswith(prefix)}
 
 
 def _generator(reference, case):
@@ -40,8 +41,15 @@ def _generator(reference, case):
     return G
 
 
-CASES = ["tuned-baseline", "traditional-8", "add-mapping-and-styles", "remove-traditional-input",
-         "stylebased-0", "stylebased-1", "stylebased-2"]
+CASES = [
+    "tuned-baseline",
+    "traditional-8",
+    "add-mapping-and-styles",
+    "remove-traditional-input",
+    "stylebased-0",
+    "stylebased-1",
+    "stylebased-2",
+]
 
 
 def test_reference_covers_the_cases(reference):
@@ -54,9 +62,13 @@ def test_generator_matches_official(reference, case):
     # Same variables (names and shapes) as the official network of this configuration.
     expected = {name: value.shape for name, value in _strip(f"{case}/G/", reference).items()}
     ours = {name: tuple(var.shape) for name, var in G.official_variables().items()}
-    for key, sub in G.official_components().items():
-        ours.update({f"{sub.official_build_func_name}/{name}": tuple(var.shape)
-                     for name, var in sub.official_variables().items()})
+    for sub in G.official_components().values():
+        ours.update(
+            {
+                f"{sub.official_build_func_name}/{name}": tuple(var.shape)
+                for name, var in sub.official_variables().items()
+            }
+        )
     assert ours == expected
     latents = reference["latents"]
     np.testing.assert_allclose(np.asarray(G.mapping(latents)), reference[f"{case}/dlatents_out"], **FWD)

@@ -1,6 +1,7 @@
 """What the tools print: no TensorFlow start-up log on any CPU, one stderr line per bad input,
 progress that suits a terminal and a log file. (`train.py --gpus 2` on a CPU-only machine is run by
 tests/test_multi_worker.py's reference.)"""
+
 import io
 import os
 import pty
@@ -10,29 +11,41 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import REPO
+from conftest import user_env
 
-from conftest import REPO, user_env
 from utils import progress as progress_lib
 from utils import quiet_tensorflow
 
 BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
 INFO = "I0000 00:00:1796117196.253829    5363 port.cc:153] oneDNN custom operations are on.\n"
-GUARD = ("I0000 00:00:1796117196.298113    5363 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
-         "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow.\n")
+GUARD = (
+    "I0000 00:00:1796117196.298113    5363 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow.\n"
+)
 WARN = "W0000 00:00:1796117196.298113    5363 some_file.cc:12] a native warning\n"
 ERROR = "E0000 00:00:1796117196.298113    5363 some_file.cc:99] a real native error\n"
-CUDA_NOISE = ("E0000 00:00:1796117196.298113    5363 cuda_dnn.cc:8310] Unable to register cuDNN factory: "
-              "Attempting to register factory for plugin cuDNN when one has already been registered\n")
+CUDA_NOISE = (
+    "E0000 00:00:1796117196.298113    5363 cuda_dnn.cc:8310] Unable to register cuDNN factory: "
+    "Attempting to register factory for plugin cuDNN when one has already been registered\n"
+)
 PY_WARNING = "/x/y.py:12: UserWarning: a Python warning\n  warnings.warn('a Python warning')\n"
 
 
 def run_python(code, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env or user_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO,
+        env=env or user_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # The filter and the import hook.
+
 
 def test_filter_applies_tensorflow_log_level_to_startup_lines():
     text = BANNER + INFO + GUARD + BANNER + INFO + WARN + ERROR + CUDA_NOISE + PY_WARNING
@@ -48,12 +61,14 @@ def test_hook_keeps_real_errors_and_python_warnings(tmp_path):
     warning to file descriptor 2 while it is imported; only the last two must reach stderr."""
     package = tmp_path / "fake" / "tensorflow"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(textwrap.dedent(f"""
+    (package / "__init__.py").write_text(
+        textwrap.dedent(f"""
         import os, warnings
         os.write(2, {(BANNER + INFO + GUARD + WARN + ERROR).encode()!r})
         warnings.warn("a Python warning from the import")
         VALUE = 42
-        """))
+        """)
+    )
     result = run_python(f"""
         import sys
         sys.path.insert(0, {str(tmp_path / "fake")!r})
@@ -73,11 +88,13 @@ def test_hook_keeps_real_errors_and_python_warnings(tmp_path):
 def test_hook_keeps_what_a_failing_import_wrote(tmp_path):
     package = tmp_path / "fake" / "tensorflow"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(textwrap.dedent(f"""
+    (package / "__init__.py").write_text(
+        textwrap.dedent(f"""
         import os
         os.write(2, {(BANNER + INFO + ERROR).encode()!r})
         raise ImportError("libcudart.so.12: cannot open shared object file")
-        """))
+        """)
+    )
     result = run_python(f"""
         import sys
         sys.path.insert(0, {str(tmp_path / "fake")!r})
@@ -112,42 +129,51 @@ def test_real_tensorflow_import_is_silent():
     assert "oneDNN custom operations are on" in control.stderr, control.stderr
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Every tool: exactly one stderr line and exit status 2 for bad flags (utils/cli.py's convention),
 # and one line for bad input that is found after TensorFlow is loaded.
 
-@pytest.mark.parametrize("argv, message", [
-    (["train.py", "--bogus"], "train.py: error: unrecognized arguments: --bogus"),
-    (["train.py", "--dry"], "train.py: error: unrecognized arguments: --dry"),  # No abbreviations (as absl).
-    (["train.py", "--res", "abc"], "train.py: error: argument --res: invalid int value: 'abc'"),
-    (["train.py", "--dry_run=maybe"], "train.py: error: argument --dry_run: expected true or false, got 'maybe'"),
-    (["dataset_tool.py", "create_shapes", "x", "--bogus"], "dataset_tool.py: error: unrecognized arguments: --bogus"),
-    (["dataset_tool.py", "nosuch"], "dataset_tool.py: error: argument command: invalid choice: 'nosuch'"),
-    (["generate.py", "images", "--bogus"], "generate.py: error: "),
-    (["evaluate_metrics.py", "--bogus"], "evaluate_metrics.py: error: "),
-    (["benchmarks/train_speed.py", "--res", "12"], "train_speed.py: error: resolution must be a power of two"),
-    (["benchmarks/networks.py", "--bogus"], "networks.py: error: unrecognized arguments: --bogus"),
-    (["benchmarks/metrics.py", "--bogus"], "metrics.py: error: unrecognized arguments: --bogus"),
-    (["benchmarks/metrics.py", "--resolution", "12"], "metrics.py: error: --resolution must be a power of two"),
-    (["benchmarks/input_pipeline.py", "--res", "abc"], "input_pipeline.py: error: argument --res: invalid int"),
-    (["benchmarks/gpu_check.py", "--bogus"], "gpu_check.py: error: unrecognized arguments: --bogus"),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train.py", "--bogus"], "train.py: error: unrecognized arguments: --bogus"),
+        (["train.py", "--dry"], "train.py: error: unrecognized arguments: --dry"),  # No abbreviations (as absl).
+        (["train.py", "--res", "abc"], "train.py: error: argument --res: invalid int value: 'abc'"),
+        (["train.py", "--dry_run=maybe"], "train.py: error: argument --dry_run: expected true or false, got 'maybe'"),
+        (
+            ["dataset_tool.py", "create_shapes", "x", "--bogus"],
+            "dataset_tool.py: error: unrecognized arguments: --bogus",
+        ),
+        (["dataset_tool.py", "nosuch"], "dataset_tool.py: error: argument command: invalid choice: 'nosuch'"),
+        (["generate.py", "images", "--bogus"], "generate.py: error: "),
+        (["evaluate_metrics.py", "--bogus"], "evaluate_metrics.py: error: "),
+        (["benchmarks/train_speed.py", "--res", "12"], "train_speed.py: error: resolution must be a power of two"),
+        (["benchmarks/networks.py", "--bogus"], "networks.py: error: unrecognized arguments: --bogus"),
+        (["benchmarks/metrics.py", "--bogus"], "metrics.py: error: unrecognized arguments: --bogus"),
+        (["benchmarks/metrics.py", "--resolution", "12"], "metrics.py: error: --resolution must be a power of two"),
+        (["benchmarks/input_pipeline.py", "--res", "abc"], "input_pipeline.py: error: argument --res: invalid int"),
+        (["benchmarks/gpu_check.py", "--bogus"], "gpu_check.py: error: unrecognized arguments: --bogus"),
+    ],
+)
 def test_bad_flags_are_one_line(argv, message):
-    result = subprocess.run([sys.executable] + argv, cwd=REPO, env=user_env(), capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable] + argv, cwd=REPO, env=user_env(), capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
 
 
 def _write_truncated_dataset(path):
     from datasets.tfrecord_export import TFRecordExporter
+
     with TFRecordExporter(str(path), 4, print_progress=False) as tfr:
         for k in range(4):
             tfr.add_image(np.full((3, 8, 8), k * 40, np.uint8))
     for name in os.listdir(path):
         if name.endswith("r03.tfrecords"):
             data = (path / name).read_bytes()
-            (path / name).write_bytes(data[:len(data) - 50])
+            (path / name).write_bytes(data[: len(data) - 50])
     return path
 
 
@@ -160,22 +186,33 @@ def test_tools_answer_bad_input_with_one_line(tmp_path):
         (["dataset_tool.py", "extract", truncated, tmp_path / "extracted"], "dataset_tool.py: error: "),
         (["train.py", "--dataset", truncated, "--result_dir", tmp_path / "results"], "train.py: error: "),
         (["train.py", "--dataset", tmp_path / "missing", "--result_dir", tmp_path / "results"], "train.py: error: "),
-        (["generate.py", "images", "--network", garbage, "--seeds", "0-1", "--outdir", tmp_path / "out"],
-         "generate.py: error: "),
-        (["evaluate_metrics.py", "--run", garbage, "--metrics", "swd", "--num_images", "8",
-          "--dataset", truncated], "evaluate_metrics.py: error: "),
+        (
+            ["generate.py", "images", "--network", garbage, "--seeds", "0-1", "--outdir", tmp_path / "out"],
+            "generate.py: error: ",
+        ),
+        (
+            ["evaluate_metrics.py", "--run", garbage, "--metrics", "swd", "--num_images", "8", "--dataset", truncated],
+            "evaluate_metrics.py: error: ",
+        ),
     ]
     for argv, prefix in cases:
-        result = subprocess.run([sys.executable] + [str(a) for a in argv], cwd=REPO, env=user_env(),
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable] + [str(a) for a in argv],
+            cwd=REPO,
+            env=user_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 2, (argv, result.returncode, result.stdout[-500:])
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(prefix), (argv, result.stderr)
     assert not (tmp_path / "results").exists() or not os.listdir(tmp_path / "results")
     assert not (tmp_path / "out").exists() and not (tmp_path / "extracted").exists()
 
 
-#----------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # Progress.
+
 
 class FakeClock:
     def __init__(self):
@@ -236,15 +273,22 @@ def test_progress_mode_follows_the_stream(monkeypatch):
 def test_dataset_tool_progress_in_a_log_and_on_a_terminal(tmp_path):
     """create_shapes through a pipe (a log) has no carriage returns; on a pseudo-terminal it
     draws a live line."""
-    argv = [sys.executable, "dataset_tool.py", "create_shapes", str(tmp_path / "log"), "--resolution", "8",
-            "--num_images", "200"]
+    argv = [
+        sys.executable,
+        "dataset_tool.py",
+        "create_shapes",
+        str(tmp_path / "log"),
+        "--resolution",
+        "8",
+        "--num_images",
+        "200",
+    ]
     result = subprocess.run(argv, cwd=REPO, env=user_env(CI=""), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "\r" not in result.stdout and "Added 200 images." in result.stdout
     master, slave = pty.openpty()
     argv[3] = str(tmp_path / "tty")
-    proc = subprocess.Popen(argv, cwd=REPO, env=user_env(CI="", TERM="xterm"), stdout=slave,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=REPO, env=user_env(CI="", TERM="xterm"), stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
     output = b""
     while True:

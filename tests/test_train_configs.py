@@ -1,6 +1,7 @@
 """train.py's paper configurations (StyleGAN train.py Tables 1, 2, 4, wgangp; config A) and the
 general network arguments --G_arg / --D_arg: resolved options against the official lines, errors
 as one line, and one tick of training per distinct network structure."""
+
 import ast
 import json
 import os
@@ -8,9 +9,10 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import REPO, user_env
+from conftest import REPO
+from conftest import user_env
 from test_training import make_dataset
+
 from training import network_args
 from training import presets
 
@@ -95,8 +97,9 @@ def test_config_a_is_the_stylegan_repository_progan():
     base = presets.get_preset("preset-v2-1gpu")
     assert config["G_loss"] == dict(func_name="G_wgan") and config["D_loss"] == dict(func_name="D_wgan_gp")
     assert config["train"] == dict(G_smoothing_kimg=10.0, snapshot_at_first_tick=True)
-    assert config["sched"] == dict(base["sched"], tick_kimg_dict={4: 160, 8: 140, 16: 120, 32: 100, 64: 80,
-                                                                  128: 60, 256: 40, 512: 30, 1024: 20})
+    assert config["sched"] == dict(
+        base["sched"], tick_kimg_dict={4: 160, 8: 140, 16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 30, 1024: 20}
+    )
     assert presets.full_name("stylegan-repo", "progan", 4) == "preset-v2-4gpus+stylegan-repo"
     # Its -nosmoothing line sets its own loop's half-life (train.py:162).
     ablated = presets.get_preset("preset-v2-1gpu+stylegan-repo", ablations=("nosmoothing",))
@@ -113,23 +116,44 @@ def test_unknown_configuration_names_the_valid_ones():
 # ----------------------------------------------------------------------------------------
 # --G_arg / --D_arg.
 
+
 def test_network_args_parse_and_check_types():
-    args = network_args.parse_args(["blur_filter=null", "fused_scale=auto", "truncation_psi=None",
-                                    "mapping_layers=0", "use_styles=false", "mapping_lrmul=1",
-                                    "nonlinearity=relu"], "G", "stylegan")
-    assert args == dict(blur_filter=None, fused_scale="auto", truncation_psi=None, mapping_layers=0,
-                        use_styles=False, mapping_lrmul=1, nonlinearity="relu")
+    args = network_args.parse_args(
+        [
+            "blur_filter=null",
+            "fused_scale=auto",
+            "truncation_psi=None",
+            "mapping_layers=0",
+            "use_styles=false",
+            "mapping_lrmul=1",
+            "nonlinearity=relu",
+        ],
+        "G",
+        "stylegan",
+    )
+    assert args == dict(
+        blur_filter=None,
+        fused_scale="auto",
+        truncation_psi=None,
+        mapping_layers=0,
+        use_styles=False,
+        mapping_lrmul=1,
+        nonlinearity="relu",
+    )
     assert network_args.parse_args(["blur_filter=[1,3,3,1]"], "D", "stylegan") == dict(blur_filter=[1, 3, 3, 1])
     assert network_args.parse_args(["latent_size=null", "structure=linear"], "G", "progan") == dict(
-        latent_size=None, structure="linear")
-    for items, message in [(["foo=1"], "unknown G argument 'foo' for --arch stylegan; valid: truncation_psi, "),
-                           (["mapping_layers=1.5"], "mapping_layers must be an integer"),
-                           (["use_styles=1"], "use_styles must be true or false"),
-                           (["nonlinearity=tanh"], 'must be one of "lrelu", "relu"'),
-                           (["resolution=8"], "set by the dataset"),
-                           (["dtype=float16"], "set by --precision"),
-                           (["mapping_lrmul=null"], "must be not null"),
-                           (["use_noise"], "takes name=value")]:
+        latent_size=None, structure="linear"
+    )
+    for items, message in [
+        (["foo=1"], "unknown G argument 'foo' for --arch stylegan; valid: truncation_psi, "),
+        (["mapping_layers=1.5"], "mapping_layers must be an integer"),
+        (["use_styles=1"], "use_styles must be true or false"),
+        (["nonlinearity=tanh"], 'must be one of "lrelu", "relu"'),
+        (["resolution=8"], "set by the dataset"),
+        (["dtype=float16"], "set by --precision"),
+        (["mapping_lrmul=null"], "must be not null"),
+        (["use_noise"], "takes name=value"),
+    ]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(")):
             network_args.parse_args(items, "G", "stylegan")
     with pytest.raises(ValueError, match="unknown D argument 'mapping_layers' for --arch progan"):
@@ -139,21 +163,37 @@ def test_network_args_parse_and_check_types():
 def test_valid_names_are_the_constructor_arguments():
     from networks import progan
     from networks import stylegan
+
     for cls in (progan.Generator, progan.Discriminator, stylegan.Generator, stylegan.Discriminator):
         names = set(network_args.defaults(cls))
         assert {"fmap_base", "fmap_max", "use_wscale", "structure"} <= names
         assert not names & {"num_channels", "resolution", "label_size", "dtype", "name", "seed"}
-    assert {"use_styles", "const_input_layer", "use_noise", "use_pixel_norm", "use_instance_norm",
-            "mapping_layers", "blur_filter", "truncation_psi", "style_mixing_prob"} <= set(
-        network_args.defaults(stylegan.Generator))
+    assert {
+        "use_styles",
+        "const_input_layer",
+        "use_noise",
+        "use_pixel_norm",
+        "use_instance_norm",
+        "mapping_layers",
+        "blur_filter",
+        "truncation_psi",
+        "style_mixing_prob",
+    } <= set(network_args.defaults(stylegan.Generator))
 
 
 # ----------------------------------------------------------------------------------------
 # The command line.
 
+
 def _train_py(args):
-    return subprocess.run([sys.executable, os.path.join(REPO, "train.py")] + args, cwd=REPO, env=user_env(),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "train.py")] + args,
+        cwd=REPO,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +202,27 @@ def tiny_data(tmp_path_factory):
 
 
 def test_dry_run_shows_the_configuration(tiny_data):
-    proc = _train_py(["--dataset", tiny_data, "--arch", "stylegan", "--config", "tuned-baseline", "--gpus", "2",
-                      "--G_arg", "blur_filter=null", "--D_arg", "mbstd_group_size=2", "--fmap_base", "128",
-                      "--dry_run"])
+    proc = _train_py(
+        [
+            "--dataset",
+            tiny_data,
+            "--arch",
+            "stylegan",
+            "--config",
+            "tuned-baseline",
+            "--gpus",
+            "2",
+            "--G_arg",
+            "blur_filter=null",
+            "--D_arg",
+            "mbstd_group_size=2",
+            "--fmap_base",
+            "128",
+            "--dry_run",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    options = json.loads(proc.stdout[proc.stdout.index("{"):])
+    options = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert options["config"] == "2gpu+tuned-baseline"
     assert options["desc"] == "sgan-tiny-2gpu-tuned-baseline-fp32"
     assert options["G_args"] == dict(OFFICIAL["tuned-baseline"]["G"], blur_filter=None, fmap_base=128)
@@ -181,6 +237,7 @@ def resolve(tiny_data):
 
     def run(args):
         return train.resolve_options(train.parse_args(["--dataset", tiny_data] + args))
+
     return run
 
 
@@ -205,8 +262,22 @@ def test_resolved_options_of_config_a(resolve):
     assert options["D_loss_args"] == dict(func_name="D_wgan_gp")
     assert options["train"]["G_smoothing_kimg"] == 10.0 and options["train"]["snapshot_at_first_tick"]
     # Named flags and --G_arg / --D_arg apply on top, in that order.
-    options = resolve(["--arch", "progan", "--config", "stylegan-repo", "--fmap_base", "128",
-                       "--G_arg", "fmap_base=256", "--G_arg", "use_pixelnorm=false", "--D_arg", "mbstd_group_size=0"])
+    options = resolve(
+        [
+            "--arch",
+            "progan",
+            "--config",
+            "stylegan-repo",
+            "--fmap_base",
+            "128",
+            "--G_arg",
+            "fmap_base=256",
+            "--G_arg",
+            "use_pixelnorm=false",
+            "--D_arg",
+            "mbstd_group_size=0",
+        ]
+    )
     assert options["G_args"] == dict(fmap_base=256, use_pixelnorm=False)
     assert options["D_args"] == dict(fmap_base=128, mbstd_group_size=0)
 
@@ -219,8 +290,19 @@ def test_unknown_network_argument_is_one_line(tiny_data):
     assert "unknown G argument 'mapping_layer' for --arch stylegan; valid: " in lines[0]
     assert "mapping_layers" in lines[0]
     # Style mixing without styles fails in the official graph's training; here on the command line.
-    proc = _train_py(["--dataset", tiny_data, "--arch", "stylegan", "--config", "tuned-baseline",
-                      "--style_mixing_prob", "0.9", "--dry_run"])
+    proc = _train_py(
+        [
+            "--dataset",
+            tiny_data,
+            "--arch",
+            "stylegan",
+            "--config",
+            "tuned-baseline",
+            "--style_mixing_prob",
+            "0.9",
+            "--dry_run",
+        ]
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("train.py: error: style mixing needs use_styles=true")
     assert len(proc.stderr.splitlines()) == 1
 
@@ -234,9 +316,15 @@ def test_unknown_network_argument_is_one_line(tiny_data):
 # tests/test_precision.py and tests/test_multi_worker.py train through train.py); add-noise-inputs,
 # mix0, mix50 and mix100 (= that G with another mixing probability); stylebased-1 and -2 (=
 # stylebased-0 with one or two mapping layers, between it and the default's eight).
-TRAINED = [("stylegan", "tuned-baseline"), ("stylegan", "add-mapping-and-styles"),
-           ("stylegan", "remove-traditional-input"), ("stylegan", "traditional-8"), ("stylegan", "stylebased-0"),
-           ("stylegan", "wgangp"), ("progan", "stylegan-repo")]
+TRAINED = [
+    ("stylegan", "tuned-baseline"),
+    ("stylegan", "add-mapping-and-styles"),
+    ("stylegan", "remove-traditional-input"),
+    ("stylegan", "traditional-8"),
+    ("stylegan", "stylebased-0"),
+    ("stylegan", "wgangp"),
+    ("progan", "stylegan-repo"),
+]
 
 ONE_TICK_SCRIPT = r"""
 import json, os, sys
@@ -273,10 +361,15 @@ for arch, config in json.loads(os.environ["TRAINED"]):
 
 @pytest.mark.slow
 def test_configurations_train_one_tick(tiny_data, tmp_path):
-    env = dict(os.environ, REPO=str(REPO), DATA=tiny_data, OUT=str(tmp_path), TRAINED=json.dumps(TRAINED),
-               TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", ONE_TICK_SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=900)
+    env = dict(
+        os.environ,
+        REPO=str(REPO),
+        DATA=tiny_data,
+        OUT=str(tmp_path),
+        TRAINED=json.dumps(TRAINED),
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
+    proc = subprocess.run([sys.executable, "-c", ONE_TICK_SCRIPT], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     trained = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("TRAINED")]
     assert [line[0] for line in trained] == [config for _, config in TRAINED]
@@ -297,14 +390,20 @@ def test_every_configuration_builds(arch, name):
     """Every configuration's G and D construct at 8x8 and run (the ones that share a structure
     with a trained one are only built here)."""
     import types
+
     import numpy as np
+
     from training import training_loop as loop_lib
+
     config = presets.get_preset(presets.full_name(name, arch, 1), arch=arch)
     tiny = TINY_STYLEGAN if arch == "stylegan" else TINY_NETS
     training_set = types.SimpleNamespace(shape=(3, 8, 8), resolution=8, label_size=0)
-    G, D, Gs = loop_lib.build_networks(arch, training_set, dict(config.get("G", {}), **tiny),
-                                       dict(config.get("D", {}), **{k: v for k, v in TINY_NETS.items()
-                                                                     if k != "latent_size"}))
+    G, D, Gs = loop_lib.build_networks(
+        arch,
+        training_set,
+        dict(config.get("G", {}), **tiny),
+        dict(config.get("D", {}), **{k: v for k, v in TINY_NETS.items() if k != "latent_size"}),
+    )
     for key, value in config.get("G", {}).items():
         assert G.get_config()[key] == value, key
     latents = np.random.RandomState(0).standard_normal([4, 16]).astype(np.float32)

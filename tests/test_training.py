@@ -1,4 +1,5 @@
 """Training loop: process_reals, exact resume after SIGKILL, and MirroredStrategy equivalence."""
+
 import json
 import os
 import signal
@@ -9,20 +10,45 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import REPO
+from conftest import user_env
 
-from conftest import REPO, user_env
 from networks import official
 from training.train_step import process_reals
 
 # A tiny but complete schedule: 4x4 -> 8x8 with a fade, several ticks and snapshots.
-TINY_FLAGS = ["--res", "8", "--fmap_base", "64", "--fmap_max", "16", "--latent_size", "16",
-              "--minibatch_base", "8", "--minibatch_dict", "{}", "--lod_training_kimg", "0.064",
-              "--lod_transition_kimg", "0.064", "--tick_kimg_base", "0.032", "--tick_kimg_dict", "{}",
-              "--network_snapshot_ticks", "1", "--total_kimg", "0.32", "--deterministic"]
+TINY_FLAGS = [
+    "--res",
+    "8",
+    "--fmap_base",
+    "64",
+    "--fmap_max",
+    "16",
+    "--latent_size",
+    "16",
+    "--minibatch_base",
+    "8",
+    "--minibatch_dict",
+    "{}",
+    "--lod_training_kimg",
+    "0.064",
+    "--lod_transition_kimg",
+    "0.064",
+    "--tick_kimg_base",
+    "0.032",
+    "--tick_kimg_dict",
+    "{}",
+    "--network_snapshot_ticks",
+    "1",
+    "--total_kimg",
+    "0.32",
+    "--deterministic",
+]
 
 
 def make_dataset(path, num_images=64, resolution=8, channels=3, seed=0):
     from datasets.tfrecord_export import TFRecordExporter
+
     rng = np.random.RandomState(seed)
     with TFRecordExporter(str(path), num_images, print_progress=False) as tfr:
         for _ in range(num_images):
@@ -50,7 +76,9 @@ def test_process_reals_matches_official_semantics():
     x = np.random.RandomState(0).randint(0, 256, size=(2, 4, 4, 3)).astype(np.uint8)
     lod = tf.constant(1.25)
     mirror = tf.constant([0.2, 0.7])  # keep the first, mirror the second
-    out = process_reals(tf.constant(np.transpose(x, [0, 3, 1, 2])), lod, mirror, [0, 255], [-1, 1], resolution=8).numpy()
+    out = process_reals(
+        tf.constant(np.transpose(x, [0, 3, 1, 2])), lod, mirror, [0, 255], [-1, 1], resolution=8
+    ).numpy()
     ref = x.astype(np.float32) * np.float32(2 / 255) - 1
     ref[1] = ref[1, :, ::-1]
     box = ref.reshape(2, 2, 2, 2, 2, 3).mean(axis=(2, 4))
@@ -136,28 +164,41 @@ def test_two_replicas_match_one_replica(tmp_path):
     """
     data = make_dataset(tmp_path / "tiny")
     env = dict(os.environ, REPO=str(REPO), DATA=data, OUT=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "MAXDIFF" in proc.stdout
 
 
 def _progan_train_steps(
-    net_args,               # Generator/Discriminator kwargs besides num_channels (RGB).
-    latent_size,            # G's latent size.
-    loss_scaling=False,     # Official fp16 loss scaling in both optimizers.
+    net_args,  # Generator/Discriminator kwargs besides num_channels (RGB).
+    latent_size,  # G's latent size.
+    loss_scaling=False,  # Official fp16 loss scaling in both optimizers.
 ):
     """Fresh ProGAN G, D and the compiled TrainSteps (WGAN-GP, no labels, no mirroring) for them."""
     from networks import progan
     from training.optimizer import Optimizer
-    from training.train_step import TrainSteps, trainable_variables
+    from training.train_step import TrainSteps
+    from training.train_step import trainable_variables
+
     common = dict(net_args, num_channels=3)
     G, D = progan.Generator(latent_size=latent_size, **common), progan.Discriminator(**common)
     Gs = progan.Generator(latent_size=latent_size, **common, name="Gs")
     G_opt = Optimizer(trainable_variables(G), use_loss_scaling=loss_scaling)
     D_opt = Optimizer(trainable_variables(D), use_loss_scaling=loss_scaling)
-    steps = TrainSteps(tf.distribute.get_strategy(), G, D, Gs, G_opt, D_opt, dict(func_name="G_wgan_acgan"),
-                       dict(func_name="D_wgangp_acgan"), np.zeros([1, 0], np.float32), False, [0, 255], [-1, 1])
+    steps = TrainSteps(
+        tf.distribute.get_strategy(),
+        G,
+        D,
+        Gs,
+        G_opt,
+        D_opt,
+        dict(func_name="G_wgan_acgan"),
+        dict(func_name="D_wgangp_acgan"),
+        np.zeros([1, 0], np.float32),
+        False,
+        [0, 255],
+        [-1, 1],
+    )
     return G, D, steps
 
 
@@ -166,14 +207,21 @@ def test_mixed_precision_training_steps(precision):
     """fp16 uses the official loss scaling (2^64 start: the first steps overflow, are skipped and
     halve the scale); bf16 needs none. Weights stay float32 and finite, and training moves them."""
     from training.train_step import trainable_variables
+
     scaling = precision == "float16"
     G, D, steps = _progan_train_steps(dict(resolution=8, fmap_base=64, fmap_max=16, dtype=precision), 16, scaling)
     D_opt = steps.D_opt
     reals = tf.constant(np.random.RandomState(0).randint(0, 256, [8, 3, 8, 8]), tf.uint8)
     before = [np.array(v.numpy()) for v in trainable_variables(D)]
     for i in range(4):
-        stats = steps.D_step(reals, tf.zeros([8, 0]), tf.constant([0, i], tf.int64), tf.constant(0.0),
-                             tf.constant(0.001), tf.constant(0.999))
+        stats = steps.D_step(
+            reals,
+            tf.zeros([8, 0]),
+            tf.constant([0, i], tf.int64),
+            tf.constant(0.0),
+            tf.constant(0.001),
+            tf.constant(0.999),
+        )
         steps.G_step(8, 0, tf.constant([1, i], tf.int64), tf.constant(0.001))
     assert all(v.dtype == "float32" for v in trainable_variables(D))
     assert all(np.all(np.isfinite(v.numpy())) for v in trainable_variables(D) + trainable_variables(G))
@@ -198,6 +246,7 @@ def test_training_steps_learn_the_colour_distribution():
     is the quickstart's 0.003 (with 0.001 the same takes a few thousand steps).
     """
     import keras
+
     keras.utils.set_random_seed(1)
     G, D, steps = _progan_train_steps(dict(resolution=4, fmap_base=128, fmap_max=32), 32)
 
@@ -211,8 +260,9 @@ def test_training_steps_learn_the_colour_distribution():
     for i in range(800):
         colours = rng.randint(0, 256, [batch, 3, 1, 1]).astype(np.uint8)
         reals = tf.constant(np.broadcast_to(colours, [batch, 3, 4, 4]))
-        steps.D_step(reals, tf.zeros([batch, 0]), tf.constant([0, i], tf.int64), tf.constant(0.0), lr,
-                     tf.constant(0.99))
+        steps.D_step(
+            reals, tf.zeros([batch, 0]), tf.constant([0, i], tf.int64), tf.constant(0.0), lr, tf.constant(0.99)
+        )
         steps.G_step(batch, 0, tf.constant([1, i], tf.int64), lr)
     between, within = fake_stats()
     assert between.min() > 0.4 and within < 0.25, (between, within)

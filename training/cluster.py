@@ -45,7 +45,7 @@ class Cluster:
 
     def __init__(
         self,
-        tf_config,          # The parsed TF_CONFIG dict.
+        tf_config,  # The parsed TF_CONFIG dict.
     ):
         cluster = tf_config.get("cluster") or {}
         task = tf_config.get("task") or {}
@@ -61,13 +61,13 @@ class Cluster:
         if not ids:
             raise ClusterError(f"TF_CONFIG's task {task!r} is not one of its cluster's tasks")
         self.task_type, self.task_index = key
-        self.id = ids[0]                      # TensorFlow's id_in_cluster: 0 is the chief.
+        self.id = ids[0]  # TensorFlow's id_in_cluster: 0 is the chief.
         self.num_workers = len(self.tasks)
         self.is_chief = self.id == 0
 
     def name(
         self,
-        task_id=None,       # Position in `tasks`; None = this task.
+        task_id=None,  # Position in `tasks`; None = this task.
     ):
         """'worker 1 (host:port)' or 'the chief (host:port)'."""
         kind, index, address = self.tasks[self.id if task_id is None else task_id]
@@ -75,8 +75,8 @@ class Cluster:
 
     def find(
         self,
-        kind,               # Job name from a TensorFlow device string.
-        index,              # Task index.
+        kind,  # Job name from a TensorFlow device string.
+        index,  # Task index.
     ):
         """Position in `tasks` of /job:<kind>/task:<index>, or None."""
         for task_id, (task_kind, task_index, _) in enumerate(self.tasks):
@@ -101,8 +101,8 @@ def from_environment():
 
 
 def create_strategy(
-    cluster,            # `Cluster` from `from_environment`.
-    timeout,            # Seconds to wait for every worker to connect.
+    cluster,  # `Cluster` from `from_environment`.
+    timeout,  # Seconds to wait for every worker to connect.
 ):
     """MultiWorkerMirroredStrategy over every worker's GPUs (or CPU); call before any other TF work."""
     import tensorflow as tf  # Lazy: see the note at the top (TF_CONFIG is checked without TensorFlow).
@@ -111,22 +111,32 @@ def create_strategy(
 
     # The strategy would configure the coordination service itself; doing it first sets the
     # heartbeat: a worker silent this long counts as lost.
-    jobs = [coordination_config_pb2.CoordinatedJob(name=kind, num_tasks=sum(1 for t in cluster.tasks if t[0] == kind))
-            for kind in ("chief", "worker") if any(t[0] == kind for t in cluster.tasks)]
+    jobs = [
+        coordination_config_pb2.CoordinatedJob(name=kind, num_tasks=sum(1 for t in cluster.tasks if t[0] == kind))
+        for kind in ("chief", "worker")
+        if any(t[0] == kind for t in cluster.tasks)
+    ]
     leader_kind, leader_index, _ = cluster.tasks[0]
     context.context().configure_coordination_service(
-        service_type="standalone", service_leader=f"/job:{leader_kind}/replica:0/task:{leader_index}",
-        cluster_register_timeout_in_ms=int(timeout * 1000), heartbeat_timeout_in_ms=int(heartbeat(timeout) * 1000),
-        coordinated_jobs=jobs)
+        service_type="standalone",
+        service_leader=f"/job:{leader_kind}/replica:0/task:{leader_index}",
+        cluster_register_timeout_in_ms=int(timeout * 1000),
+        heartbeat_timeout_in_ms=int(heartbeat(timeout) * 1000),
+        coordinated_jobs=jobs,
+    )
     others = ", ".join(cluster.name(i) for i in range(cluster.num_workers) if i != cluster.id)
-    message = (f"train.py: error: not every worker connected within {timeout:g} s ({cluster.name()} waited for "
-               f"{others}); start the same train.py command with its TF_CONFIG on every worker, or raise "
-               f"--worker_timeout")
-    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(timeout), message, str(os.getpid())],
-                                stdin=subprocess.PIPE)
+    message = (
+        f"train.py: error: not every worker connected within {timeout:g} s ({cluster.name()} waited for "
+        f"{others}); start the same train.py command with its TF_CONFIG on every worker, or raise "
+        f"--worker_timeout"
+    )
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(timeout), message, str(os.getpid())], stdin=subprocess.PIPE
+    )
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
-            cluster_resolver=tf.distribute.cluster_resolver.TFConfigClusterResolver())
+            cluster_resolver=tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        )
     finally:
         watchdog.stdin.close()  # Readable EOF: the watchdog ends without acting.
         watchdog.wait(timeout=30)
@@ -134,7 +144,7 @@ def create_strategy(
 
 
 def heartbeat(
-    timeout,            # --worker_timeout seconds.
+    timeout,  # --worker_timeout seconds.
 ):
     """Seconds without a heartbeat after which a worker counts as lost (a fifth of the start-up wait, >= 10)."""
     return max(10.0, timeout / 5.0)
@@ -144,14 +154,19 @@ _TASK = re.compile(r"/job:(chief|worker)/(?:replica:\d+/)?task:(\d+)")
 
 
 def peer_failure(
-    error,              # An exception raised by a training step.
-    cluster,            # `Cluster` of this run.
-    run_dir,            # The run directory to resume from (the chief's), or None when unknown.
+    error,  # An exception raised by a training step.
+    cluster,  # `Cluster` of this run.
+    run_dir,  # The run directory to resume from (the chief's), or None when unknown.
 ):
     """One line saying which worker was lost and how to continue, or None if `error` is not that."""
     import tensorflow as tf  # Lazy: see the note at the top (TF_CONFIG is checked without TensorFlow).
-    kinds = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
-             tf.errors.CancelledError)
+
+    kinds = (
+        tf.errors.UnavailableError,
+        tf.errors.AbortedError,
+        tf.errors.DeadlineExceededError,
+        tf.errors.CancelledError,
+    )
     if not isinstance(error, kinds):
         return None
     text = str(error)
@@ -168,13 +183,15 @@ def peer_failure(
             break
     who = cluster.name(lost) if lost is not None else "another worker"
     where = run_dir if run_dir is not None else "<the chief's run dir>"
-    return (f"train.py: error: {who} stopped responding, so {cluster.name()} stops; restart every worker "
-            f"with --resume {where} to continue from the last snapshot")
+    return (
+        f"train.py: error: {who} stopped responding, so {cluster.name()} stops; restart every worker "
+        f"with --resume {where} to continue from the last snapshot"
+    )
 
 
 def exit_now(
-    line,               # The message, printed to stderr.
-    status=3,           # Exit status.
+    line,  # The message, printed to stderr.
+    status=3,  # Exit status.
 ):
     """Print one line and end the process at once: after a lost peer, TensorFlow's orderly
     shutdown would wait for that peer at its shutdown barrier."""
@@ -182,4 +199,3 @@ def exit_now(
     sys.stderr.flush()
     sys.stdout.flush()
     os._exit(status)
-

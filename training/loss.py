@@ -27,9 +27,9 @@ def _softmax_cross_entropy(labels, logits):
 
 
 def _input_gradient(
-    D_fn,               # Callable images -> per-sample scores [N] (float32).
-    images,             # [N, H, W, C] images to differentiate at.
-    loss_scale=None,    # Optional loss scale for fp16 (scaled before, divided after).
+    D_fn,  # Callable images -> per-sample scores [N] (float32).
+    images,  # [N, H, W, C] images to differentiate at.
+    loss_scale=None,  # Optional loss scale for fp16 (scaled before, divided after).
 ):
     """Gradient of sum(D(images)) w.r.t. images, and the per-sample scores."""
     with tf.GradientTape() as tape:
@@ -52,12 +52,13 @@ def _squared_norm(grads):
 # ---------------------------------------------------------------------------------------------
 # ProGAN (loss.py:25-80).
 
+
 def G_wgan_acgan(
-    G,                  # Generator: G(latents, labels) -> images.
-    D,                  # Discriminator: D(images) -> (scores, label_logits).
-    latents,            # [N, latent_size] latents.
-    labels,             # [N, label_size] labels drawn at random from the dataset.
-    cond_weight=1.0,    # Weight of the AC-GAN term.
+    G,  # Generator: G(latents, labels) -> images.
+    D,  # Discriminator: D(images) -> (scores, label_logits).
+    latents,  # [N, latent_size] latents.
+    labels,  # [N, label_size] labels drawn at random from the dataset.
+    cond_weight=1.0,  # Weight of the AC-GAN term.
 ):
     """WGAN generator loss, plus the AC-GAN label term when D predicts labels."""
     fake_images = G(latents, labels, training=True)
@@ -73,17 +74,17 @@ def G_wgan_acgan(
 
 
 def D_wgangp_acgan(
-    G,                      # Generator: G(latents, labels) -> images.
-    D,                      # Discriminator: D(images) -> (scores, label_logits).
-    latents,                # [N, latent_size] latents for the fakes.
-    reals,                  # [N, H, W, C] processed reals at full resolution.
-    labels,                 # [N, label_size] labels of the reals (also given to G).
-    mixing_factors,         # [N, 1, 1, 1] uniform [0,1) interpolation factors of the penalty.
-    wgan_lambda=10.0,       # Weight for the gradient penalty term.
-    wgan_epsilon=0.001,     # Weight for the epsilon (drift) term.
-    wgan_target=1.0,        # Target value for the gradient norm.
-    cond_weight=1.0,        # Weight of the AC-GAN terms.
-    loss_scale=None,        # fp16 loss scale for the penalty's inner gradient.
+    G,  # Generator: G(latents, labels) -> images.
+    D,  # Discriminator: D(images) -> (scores, label_logits).
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals at full resolution.
+    labels,  # [N, label_size] labels of the reals (also given to G).
+    mixing_factors,  # [N, 1, 1, 1] uniform [0,1) interpolation factors of the penalty.
+    wgan_lambda=10.0,  # Weight for the gradient penalty term.
+    wgan_epsilon=0.001,  # Weight for the epsilon (drift) term.
+    wgan_target=1.0,  # Target value for the gradient norm.
+    cond_weight=1.0,  # Weight of the AC-GAN terms.
+    loss_scale=None,  # fp16 loss scale for the penalty's inner gradient.
 ):
     """WGAN-GP discriminator loss with drift term and AC-GAN label terms."""
     fake_images = G(latents, labels, training=True)
@@ -93,15 +94,23 @@ def D_wgangp_acgan(
     loss = fake_scores - real_scores
 
     gradient_penalty, mixed_norms, mixed_scores = _gradient_penalty(
-        lambda x: tf.cast(D(x, training=True)[0][:, 0], tf.float32), reals, fake_images, mixing_factors,
-        wgan_lambda, wgan_target, loss_scale)
+        lambda x: tf.cast(D(x, training=True)[0][:, 0], tf.float32),
+        reals,
+        fake_images,
+        mixing_factors,
+        wgan_lambda,
+        wgan_target,
+        loss_scale,
+    )
     loss += gradient_penalty
 
     epsilon_penalty = tf.square(real_scores)
     loss += epsilon_penalty * wgan_epsilon
     stats = {
-        "Loss/real_scores": real_scores, "Loss/fake_scores": fake_scores,
-        "Loss/mixed_scores": mixed_scores, "Loss/mixed_norms": mixed_norms,
+        "Loss/real_scores": real_scores,
+        "Loss/fake_scores": fake_scores,
+        "Loss/mixed_scores": mixed_scores,
+        "Loss/mixed_norms": mixed_norms,
         "Loss/epsilon_penalty": epsilon_penalty,
     }
     if real_labels.shape[1]:
@@ -116,6 +125,7 @@ def D_wgangp_acgan(
 # ---------------------------------------------------------------------------------------------
 # StyleGAN (training/loss.py). D takes labels and returns the label-selected score [N, 1].
 
+
 def _scores(D, images, labels):
     scores = D(images, labels, training=True)
     if isinstance(scores, (tuple, list)):
@@ -126,10 +136,10 @@ def _scores(D, images, labels):
 
 
 def G_wgan(
-    G,                  # Generator: G(latents, labels, training=True) -> images.
-    D,                  # Discriminator: D(images, labels) -> scores [N, 1].
-    latents,            # [N, latent_size] latents.
-    labels,             # [N, label_size] random dataset labels.
+    G,  # Generator: G(latents, labels, training=True) -> images.
+    D,  # Discriminator: D(images, labels) -> scores [N, 1].
+    latents,  # [N, latent_size] latents.
+    labels,  # [N, label_size] random dataset labels.
 ):
     """WGAN generator loss: -D(G(z))."""
     fake_scores = _scores(D, G(latents, labels, training=True), labels)
@@ -137,69 +147,77 @@ def G_wgan(
 
 
 def D_wgan(
-    G,                      # Generator.
-    D,                      # Discriminator.
-    latents,                # [N, latent_size] latents for the fakes.
-    reals,                  # [N, H, W, C] processed reals.
-    labels,                 # [N, label_size] labels of the reals.
-    wgan_epsilon=0.001,     # Weight for the epsilon (drift) term.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals.
+    labels,  # [N, label_size] labels of the reals.
+    wgan_epsilon=0.001,  # Weight for the epsilon (drift) term.
 ):
     """WGAN discriminator loss with drift term, no penalty."""
     real_scores = _scores(D, reals, labels)
     fake_scores = _scores(D, G(latents, labels, training=True), labels)
     epsilon_penalty = tf.square(real_scores)
     loss = fake_scores - real_scores + epsilon_penalty * wgan_epsilon
-    return loss, {"Loss/scores/real": real_scores, "Loss/scores/fake": fake_scores,
-                  "Loss/epsilon_penalty": epsilon_penalty}
+    return loss, {
+        "Loss/scores/real": real_scores,
+        "Loss/scores/fake": fake_scores,
+        "Loss/epsilon_penalty": epsilon_penalty,
+    }
 
 
 def _gradient_penalty(
-    D_fn,               # Callable images -> per-sample float32 scores [N].
-    reals,              # [N, H, W, C] processed reals.
-    fakes,              # [N, H, W, C] generated images.
-    mixing_factors,     # [N, 1, 1, 1] interpolation factors.
-    wgan_lambda,        # Weight of the penalty.
-    wgan_target,        # Target gradient norm.
-    loss_scale,         # fp16 loss scale for the inner gradient, or None.
+    D_fn,  # Callable images -> per-sample float32 scores [N].
+    reals,  # [N, H, W, C] processed reals.
+    fakes,  # [N, H, W, C] generated images.
+    mixing_factors,  # [N, 1, 1, 1] interpolation factors.
+    wgan_lambda,  # Weight of the penalty.
+    wgan_target,  # Target gradient norm.
+    loss_scale,  # fp16 loss scale for the inner gradient, or None.
 ):
     """WGAN-GP penalty at mixed = reals + (fakes - reals) * t; returns (penalty, norms, mixed scores)."""
     fakes = tf.cast(fakes, reals.dtype)
     mixed = reals + (fakes - reals) * tf.cast(mixing_factors, reals.dtype)
     grads, scores = _input_gradient(D_fn, mixed, loss_scale)
     norms = tf.sqrt(_squared_norm(grads))
-    return tf.square(norms - wgan_target) * (wgan_lambda / (wgan_target ** 2)), norms, scores
+    return tf.square(norms - wgan_target) * (wgan_lambda / (wgan_target**2)), norms, scores
 
 
 def D_wgan_gp(
-    G,                      # Generator.
-    D,                      # Discriminator.
-    latents,                # [N, latent_size] latents for the fakes.
-    reals,                  # [N, H, W, C] processed reals.
-    labels,                 # [N, label_size] labels of the reals.
-    mixing_factors,         # [N, 1, 1, 1] uniform [0,1) interpolation factors.
-    wgan_lambda=10.0,       # Weight for the gradient penalty term.
-    wgan_epsilon=0.001,     # Weight for the epsilon term.
-    wgan_target=1.0,        # Target value for gradient magnitudes.
-    loss_scale=None,        # fp16 loss scale for the penalty's inner gradient.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals.
+    labels,  # [N, label_size] labels of the reals.
+    mixing_factors,  # [N, 1, 1, 1] uniform [0,1) interpolation factors.
+    wgan_lambda=10.0,  # Weight for the gradient penalty term.
+    wgan_epsilon=0.001,  # Weight for the epsilon term.
+    wgan_target=1.0,  # Target value for gradient magnitudes.
+    loss_scale=None,  # fp16 loss scale for the penalty's inner gradient.
 ):
     """WGAN-GP discriminator loss (StyleGAN's, without AC-GAN terms)."""
     fakes = G(latents, labels, training=True)
     real_scores = _scores(D, reals, labels)
     fake_scores = _scores(D, fakes, labels)
-    penalty, _, _ = _gradient_penalty(lambda x: _scores(D, x, labels), reals, fakes, mixing_factors,
-                                      wgan_lambda, wgan_target, loss_scale)
+    penalty, _, _ = _gradient_penalty(
+        lambda x: _scores(D, x, labels), reals, fakes, mixing_factors, wgan_lambda, wgan_target, loss_scale
+    )
     epsilon_penalty = tf.square(real_scores)
     loss = fake_scores - real_scores + penalty + epsilon_penalty * wgan_epsilon
-    return loss, {"Loss/scores/real": real_scores, "Loss/scores/fake": fake_scores,
-                  "Loss/gradient_penalty": penalty, "Loss/epsilon_penalty": epsilon_penalty}
+    return loss, {
+        "Loss/scores/real": real_scores,
+        "Loss/scores/fake": fake_scores,
+        "Loss/gradient_penalty": penalty,
+        "Loss/epsilon_penalty": epsilon_penalty,
+    }
 
 
 def D_hinge(
-    G,                      # Generator.
-    D,                      # Discriminator.
-    latents,                # [N, latent_size] latents for the fakes.
-    reals,                  # [N, H, W, C] processed reals.
-    labels,                 # [N, label_size] labels of the reals.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals.
+    labels,  # [N, label_size] labels of the reals.
 ):
     """Hinge discriminator loss."""
     real_scores = _scores(D, reals, labels)
@@ -209,32 +227,36 @@ def D_hinge(
 
 
 def D_hinge_gp(
-    G,                      # Generator.
-    D,                      # Discriminator.
-    latents,                # [N, latent_size] latents for the fakes.
-    reals,                  # [N, H, W, C] processed reals.
-    labels,                 # [N, label_size] labels of the reals.
-    mixing_factors,         # [N, 1, 1, 1] uniform [0,1) interpolation factors.
-    wgan_lambda=10.0,       # Weight for the gradient penalty term.
-    wgan_target=1.0,        # Target value for gradient magnitudes.
-    loss_scale=None,        # fp16 loss scale for the penalty's inner gradient.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals.
+    labels,  # [N, label_size] labels of the reals.
+    mixing_factors,  # [N, 1, 1, 1] uniform [0,1) interpolation factors.
+    wgan_lambda=10.0,  # Weight for the gradient penalty term.
+    wgan_target=1.0,  # Target value for gradient magnitudes.
+    loss_scale=None,  # fp16 loss scale for the penalty's inner gradient.
 ):
     """Hinge discriminator loss with the WGAN-GP gradient penalty."""
     fakes = G(latents, labels, training=True)
     real_scores = _scores(D, reals, labels)
     fake_scores = _scores(D, fakes, labels)
     loss = tf.maximum(0.0, 1.0 + fake_scores) + tf.maximum(0.0, 1.0 - real_scores)
-    penalty, _, _ = _gradient_penalty(lambda x: _scores(D, x, labels), reals, fakes, mixing_factors,
-                                      wgan_lambda, wgan_target, loss_scale)
-    return loss + penalty, {"Loss/scores/real": real_scores, "Loss/scores/fake": fake_scores,
-                            "Loss/gradient_penalty": penalty}
+    penalty, _, _ = _gradient_penalty(
+        lambda x: _scores(D, x, labels), reals, fakes, mixing_factors, wgan_lambda, wgan_target, loss_scale
+    )
+    return loss + penalty, {
+        "Loss/scores/real": real_scores,
+        "Loss/scores/fake": fake_scores,
+        "Loss/gradient_penalty": penalty,
+    }
 
 
 def G_logistic_saturating(
-    G,                  # Generator.
-    D,                  # Discriminator.
-    latents,            # [N, latent_size] latents.
-    labels,             # [N, label_size] random dataset labels.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents.
+    labels,  # [N, label_size] random dataset labels.
 ):
     """Original (saturating) GAN generator loss: -softplus(D(G(z)))."""
     fake_scores = _scores(D, G(latents, labels, training=True), labels)
@@ -242,10 +264,10 @@ def G_logistic_saturating(
 
 
 def G_logistic_nonsaturating(
-    G,                  # Generator.
-    D,                  # Discriminator.
-    latents,            # [N, latent_size] latents.
-    labels,             # [N, label_size] random dataset labels.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents.
+    labels,  # [N, label_size] random dataset labels.
 ):
     """Non-saturating logistic generator loss, StyleGAN's default: softplus(-D(G(z)))."""
     fake_scores = _scores(D, G(latents, labels, training=True), labels)
@@ -253,11 +275,11 @@ def G_logistic_nonsaturating(
 
 
 def D_logistic(
-    G,                  # Generator.
-    D,                  # Discriminator.
-    latents,            # [N, latent_size] latents for the fakes.
-    reals,              # [N, H, W, C] processed reals.
-    labels,             # [N, label_size] labels of the reals.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals.
+    labels,  # [N, label_size] labels of the reals.
 ):
     """Logistic discriminator loss: softplus(D(fake)) + softplus(-D(real))."""
     real_scores = _scores(D, reals, labels)
@@ -267,14 +289,14 @@ def D_logistic(
 
 
 def D_logistic_simplegp(
-    G,                  # Generator.
-    D,                  # Discriminator.
-    latents,            # [N, latent_size] latents for the fakes.
-    reals,              # [N, H, W, C] processed reals.
-    labels,             # [N, label_size] labels of the reals.
-    r1_gamma=10.0,      # Weight of the R1 penalty (gradient at the reals).
-    r2_gamma=0.0,       # Weight of the R2 penalty (gradient at the fakes).
-    loss_scale=None,    # fp16 loss scale for the penalties' inner gradients.
+    G,  # Generator.
+    D,  # Discriminator.
+    latents,  # [N, latent_size] latents for the fakes.
+    reals,  # [N, H, W, C] processed reals.
+    labels,  # [N, label_size] labels of the reals.
+    r1_gamma=10.0,  # Weight of the R1 penalty (gradient at the reals).
+    r2_gamma=0.0,  # Weight of the R2 penalty (gradient at the fakes).
+    loss_scale=None,  # fp16 loss scale for the penalties' inner gradients.
 ):
     """Logistic discriminator loss with R1/R2 penalties, StyleGAN's default (R1 gamma 10)."""
     fakes = G(latents, labels, training=True)
@@ -303,8 +325,9 @@ def D_logistic_simplegp(
 
 
 G_LOSSES = {f.__name__: f for f in (G_wgan_acgan, G_wgan, G_logistic_saturating, G_logistic_nonsaturating)}
-D_LOSSES = {f.__name__: f for f in (D_wgangp_acgan, D_wgan, D_wgan_gp, D_hinge, D_hinge_gp, D_logistic,
-                                    D_logistic_simplegp)}
+D_LOSSES = {
+    f.__name__: f for f in (D_wgangp_acgan, D_wgan, D_wgan_gp, D_hinge, D_hinge_gp, D_logistic, D_logistic_simplegp)
+}
 # ProGAN's losses, which read D's AC-GAN label outputs.
 ACGAN_LOSSES = {"G_wgan_acgan", "D_wgangp_acgan"}
 # Losses whose signature takes gradient-penalty mixing factors.

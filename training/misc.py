@@ -19,9 +19,9 @@ from utils.images import to_uint8
 
 
 def create_result_subdir(
-    result_dir,         # Parent folder, e.g. 'results'.
-    desc,               # Description, e.g. 'pgan-shapes-preset-v2-1gpu-fp32'.
-    id_digits=3,        # ProGAN uses 3 digits (%03d), StyleGAN 5 (%05d).
+    result_dir,  # Parent folder, e.g. 'results'.
+    desc,  # Description, e.g. 'pgan-shapes-preset-v2-1gpu-fp32'.
+    id_digits=3,  # ProGAN uses 3 digits (%03d), StyleGAN 5 (%05d).
 ):
     """Create `<result_dir>/<NNN>-<desc>` with NNN = 1 + the largest numeric prefix present."""
     os.makedirs(result_dir, exist_ok=True)
@@ -48,8 +48,8 @@ class OutputLogger:
 
     def open(
         self,
-        path,           # Log file to append to, or None for none.
-        prefix="",      # Put before every line on the console (a non-chief worker's name).
+        path,  # Log file to append to, or None for none.
+        prefix="",  # Put before every line on the console (a non-chief worker's name).
     ):
         self.file = open(path, "a", encoding="utf-8") if path is not None else None
         sys.stdout = _Tee(self.stdout, self.file, prefix)
@@ -70,8 +70,9 @@ class _Tee:
     def write(self, text):
         if self.prefix and text:
             lines = text.split("\n")
-            text = "\n".join((self.prefix + line) if line and (i or self.at_line_start) else line
-                              for i, line in enumerate(lines))
+            text = "\n".join(
+                (self.prefix + line) if line and (i or self.at_line_start) else line for i, line in enumerate(lines)
+            )
             self.at_line_start = text.endswith("\n")
         self.stream.write(text)
         if self.file is not None:
@@ -88,8 +89,8 @@ class _Tee:
 
 
 def grid_size_for(
-    resolution,     # Image width and height.
-    size="1080p",   # '1080p' or '4k', as the official setup_snapshot_image_grid.
+    resolution,  # Image width and height.
+    size="1080p",  # '1080p' or '4k', as the official setup_snapshot_image_grid.
 ):
     """Number of (columns, rows) of the snapshot grid."""
     if size == "1080p":
@@ -100,10 +101,10 @@ def grid_size_for(
 
 
 def save_image_grid(
-    images,         # [N, H, W, C] images.
-    path,           # Output PNG path (written atomically).
-    drange,         # Dynamic range of the images.
-    grid_size,      # (columns, rows).
+    images,  # [N, H, W, C] images.
+    path,  # Output PNG path (written atomically).
+    drange,  # Dynamic range of the images.
+    grid_size,  # (columns, rows).
 ):
     """Write an image grid PNG ('L' for one channel, 'RGB' for three)."""
     grid = create_image_grid(to_uint8(images, drange), grid_size)
@@ -113,10 +114,10 @@ def save_image_grid(
 
 def peak_memory_gb():
     """Peak host memory of this process (ru_maxrss is KiB on Linux) and of GPU 0 if present."""
-    host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     try:
         if tf.config.list_logical_devices("GPU"):
-            return host, tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 30
+            return host, tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**30
     except ValueError:  # A device without memory statistics.
         pass
     return host, None

@@ -28,27 +28,35 @@ _NONE_MEANS_OFF = {"truncation_psi", "truncation_cutoff", "dlatent_avg_beta", "s
 # String arguments and their accepted values, per architecture (the networks' own checks).
 _CHOICES = {
     "progan": {"structure": (None, "recursive", "linear", "nested")},
-    "stylegan": {"nonlinearity": ("lrelu", "relu"), "mapping_nonlinearity": ("lrelu", "relu"),
-                 "fused_scale": (True, False, "auto"), "structure": ("auto", "fixed", "linear", "recursive")},
+    "stylegan": {
+        "nonlinearity": ("lrelu", "relu"),
+        "mapping_nonlinearity": ("lrelu", "relu"),
+        "fused_scale": (True, False, "auto"),
+        "structure": ("auto", "fixed", "linear", "recursive"),
+    },
 }
 _WORDS = {"true": True, "false": False, "none": None, "null": None}
 
 
-def network_classes(arch):   # 'progan' or 'stylegan'.
+def network_classes(arch):  # 'progan' or 'stylegan'.
     """(Generator class, Discriminator class) of an architecture."""
     module = progan if arch == "progan" else stylegan
     return module.Generator, module.Discriminator
 
 
-def defaults(cls):   # A network class.
+def defaults(cls):  # A network class.
     """Name -> default of the network arguments its constructor takes (signature order)."""
     params = inspect.signature(cls.__init__).parameters.values()
-    return {p.name: p.default for p in params
-            if p.name not in _NOT_NETWORK_ARGS and p.name not in SET_ELSEWHERE
-            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return {
+        p.name: p.default
+        for p in params
+        if p.name not in _NOT_NETWORK_ARGS
+        and p.name not in SET_ELSEWHERE
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
 
 
-def parse_value(text):   # The text after '='.
+def parse_value(text):  # The text after '='.
     """A command-line value: JSON, Python's True/False/None, or else the string itself."""
     word = text.strip()
     if word.lower() in _WORDS:
@@ -63,10 +71,12 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_type(name,       # Argument name.
-                value,      # Parsed value.
-                default,    # The constructor's default.
-                arch):      # 'progan' or 'stylegan'.
+def _check_type(
+    name,  # Argument name.
+    value,  # Parsed value.
+    default,  # The constructor's default.
+    arch,  # 'progan' or 'stylegan'.
+):
     """None when `value` suits the argument, else what it should be."""
     choices = _CHOICES[arch].get(name)
     if choices is not None:
@@ -89,9 +99,11 @@ def _check_type(name,       # Argument name.
     return None
 
 
-def parse_args(items,    # ['name=value', ...] from a repeated flag.
-               which,    # 'G' or 'D'.
-               arch):    # 'progan' or 'stylegan'.
+def parse_args(
+    items,  # ['name=value', ...] from a repeated flag.
+    which,  # 'G' or 'D'.
+    arch,  # 'progan' or 'stylegan'.
+):
     """Name -> value for `items`; raise ValueError with one line naming what is wrong."""
     cls = network_classes(arch)[0 if which == "G" else 1]
     valid = defaults(cls)

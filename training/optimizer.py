@@ -24,15 +24,15 @@ class Optimizer(tf.Module):
 
     def __init__(
         self,
-        variables,                  # List of keras/tf variables to train (fixed order).
-        beta1=0.0,                  # Adam beta1 (the official configs use 0).
-        beta2=0.99,                 # Adam beta2.
-        epsilon=1e-8,               # Adam epsilon.
-        use_loss_scaling=False,     # Official dynamic loss scaling for fp16.
-        loss_scaling_init=64.0,     # Log2 of initial loss scaling factor.
-        loss_scaling_inc=0.0005,    # Log2 increase after each successful iteration.
-        loss_scaling_dec=1.0,       # Log2 decrease after an overflow.
-        name="Adam",                # Name of the module (for checkpoints and logs).
+        variables,  # List of keras/tf variables to train (fixed order).
+        beta1=0.0,  # Adam beta1 (the official configs use 0).
+        beta2=0.99,  # Adam beta2.
+        epsilon=1e-8,  # Adam epsilon.
+        use_loss_scaling=False,  # Official dynamic loss scaling for fp16.
+        loss_scaling_init=64.0,  # Log2 of initial loss scaling factor.
+        loss_scaling_inc=0.0005,  # Log2 increase after each successful iteration.
+        loss_scaling_dec=1.0,  # Log2 decrease after an overflow.
+        name="Adam",  # Name of the module (for checkpoints and logs).
     ):
         super().__init__(name=name)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
@@ -44,17 +44,35 @@ class Optimizer(tf.Module):
         self.m, self.v = [], []
         for var in self._vars:
             with tf.init_scope():
-                self.m.append(tf.Variable(tf.zeros(var.shape, tf.float32), trainable=False, name="m",
-                                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA))
-                self.v.append(tf.Variable(tf.zeros(var.shape, tf.float32), trainable=False, name="v",
-                                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA))
+                self.m.append(
+                    tf.Variable(
+                        tf.zeros(var.shape, tf.float32),
+                        trainable=False,
+                        name="m",
+                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                    )
+                )
+                self.v.append(
+                    tf.Variable(
+                        tf.zeros(var.shape, tf.float32),
+                        trainable=False,
+                        name="v",
+                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                    )
+                )
         with tf.init_scope():
-            self.step = tf.Variable(0.0, trainable=False, name="step",
-                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-            self.loss_scaling_log2 = tf.Variable(self.loss_scaling_init, trainable=False, name="loss_scaling_log2",
-                                                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-            self.overflows = tf.Variable(0.0, trainable=False, name="overflows",
-                                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.step = tf.Variable(
+                0.0, trainable=False, name="step", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+            )
+            self.loss_scaling_log2 = tf.Variable(
+                self.loss_scaling_init,
+                trainable=False,
+                name="loss_scaling_log2",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            )
+            self.overflows = tf.Variable(
+                0.0, trainable=False, name="overflows", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+            )
 
     @property
     def variables_to_train(self):
@@ -78,12 +96,13 @@ class Optimizer(tf.Module):
 
     def apply(
         self,
-        grads,              # Gradients of the (scaled) per-replica loss, in variable order.
-        learning_rate,      # Scalar learning rate.
+        grads,  # Gradients of the (scaled) per-replica loss, in variable order.
+        learning_rate,  # Scalar learning rate.
     ):
         """Sum gradients over replicas, undo loss scaling, and apply Adam if all are finite."""
-        grads = [tf.zeros(v.shape, tf.float32) if g is None else tf.cast(g, tf.float32)
-                 for g, v in zip(grads, self._vars)]
+        grads = [
+            tf.zeros(v.shape, tf.float32) if g is None else tf.cast(g, tf.float32) for g, v in zip(grads, self._vars)
+        ]
         replica_context = tf.distribute.get_replica_context()
         if replica_context is not None and replica_context.num_replicas_in_sync > 1:
             grads = replica_context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
@@ -92,7 +111,8 @@ class Optimizer(tf.Module):
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         learning_rate = tf.cast(learning_rate, tf.float32)
         tf.__internal__.distribute.interim.maybe_merge_call(
-            self._distributed_apply, tf.distribute.get_strategy(), grads, finite, learning_rate)
+            self._distributed_apply, tf.distribute.get_strategy(), grads, finite, learning_rate
+        )
         return finite
 
     def _distributed_apply(self, strategy, grads, finite, learning_rate):
@@ -110,6 +130,7 @@ class Optimizer(tf.Module):
                 v.assign(v_new)
                 var.assign_sub(tf.cast(lr_t * m_new / (tf.sqrt(v_new) + epsilon), var.dtype))
                 return tf.constant(True)
+
             return tf.cond(ok, apply, lambda: tf.constant(False))
 
         for var, grad, m, v in zip(self._vars, grads, self.m, self.v):
@@ -122,5 +143,6 @@ class Optimizer(tf.Module):
                 loss_scaling_log2.assign_add(tf.where(ok, self.loss_scaling_inc, -self.loss_scaling_dec))
             return ok
 
-        strategy.extended.update(self.step, update_counters,
-                                 args=(self.overflows, self.loss_scaling_log2, finite), group=False)
+        strategy.extended.update(
+            self.step, update_counters, args=(self.overflows, self.loss_scaling_log2, finite), group=False
+        )

@@ -27,7 +27,7 @@ def _read_cpuinfo():
         return None
 
 
-def _cpuinfo_key_and_flags(machine):   # platform.machine() value (None = this machine's).
+def _cpuinfo_key_and_flags(machine):  # platform.machine() value (None = this machine's).
     """The /proc/cpuinfo field that lists CPU features and the bf16 flags in it (None, ())."""
     machine = (machine if machine is not None else platform.machine()).lower()
     if machine in ("x86_64", "amd64", "i386", "i686"):
@@ -38,8 +38,8 @@ def _cpuinfo_key_and_flags(machine):   # platform.machine() value (None = this m
 
 
 def cpu_has_bf16(
-    cpuinfo=None,       # Text of /proc/cpuinfo (None = read this machine's).
-    machine=None,       # platform.machine() value (None = this machine's).
+    cpuinfo=None,  # Text of /proc/cpuinfo (None = read this machine's).
+    machine=None,  # platform.machine() value (None = this machine's).
 ):
     """True or False when the CPU's bf16 support can be told from cpuinfo, else None."""
     key, wanted = _cpuinfo_key_and_flags(machine)
@@ -67,10 +67,10 @@ def gpu_compute_capabilities():
 
 
 def bf16_warning(
-    program,                    # Name at the start of the line, e.g. 'train.py'.
-    cpuinfo=None,               # /proc/cpuinfo text (None = this machine's).
-    machine=None,               # platform.machine() value (None = this machine's).
-    gpu_capabilities=None,      # List of (major, minor) or None (unknown) per GPU (None = ask TF).
+    program,  # Name at the start of the line, e.g. 'train.py'.
+    cpuinfo=None,  # /proc/cpuinfo text (None = this machine's).
+    machine=None,  # platform.machine() value (None = this machine's).
+    gpu_capabilities=None,  # List of (major, minor) or None (unknown) per GPU (None = ask TF).
 ):
     """The one-line warning to print before a bf16 run on hardware without bf16, or None.
 
@@ -82,18 +82,22 @@ def bf16_warning(
         if not old:
             return None
         major, minor = old[0]
-        return (f"{program}: warning: this GPU (compute capability {major}.{minor}, below 8.0) has no "
-                f"bf16 arithmetic; bf16 runs emulated and slowly, if at all -- use --precision fp16 or fp32")
+        return (
+            f"{program}: warning: this GPU (compute capability {major}.{minor}, below 8.0) has no "
+            f"bf16 arithmetic; bf16 runs emulated and slowly, if at all -- use --precision fp16 or fp32"
+        )
     if cpu_has_bf16(cpuinfo, machine) is False:
         flags = "/".join(_cpuinfo_key_and_flags(machine)[1])
-        return (f"{program}: warning: this CPU has no bf16 instructions ({flags}); "
-                f"bf16 runs emulated, about 10x slower than fp32 -- use --precision fp32")
+        return (
+            f"{program}: warning: this CPU has no bf16 instructions ({flags}); "
+            f"bf16 runs emulated, about 10x slower than fp32 -- use --precision fp32"
+        )
     return None
 
 
 def warn_if_bf16_emulated(
-    program,            # Name at the start of the line, e.g. 'train.py'.
-    precision,          # The run's precision: 'fp32', 'fp16' or 'bf16'.
+    program,  # Name at the start of the line, e.g. 'train.py'.
+    precision,  # The run's precision: 'fp32', 'fp16' or 'bf16'.
 ):
     """Print `bf16_warning` on stderr for a bf16 run without bf16 hardware; return the line."""
     if precision != "bf16":

@@ -42,17 +42,20 @@ def seed_generator_states(net, prefix=""):
 
 def state_variables(G, D, Gs, G_opt, D_opt):
     """All variables that define a training state, by qualified name."""
-    groups = {"G": {**G.all_official_variables(), **seed_generator_states(G)},
-              "D": {**D.all_official_variables(), **seed_generator_states(D)},
-              "Gs": {**Gs.all_official_variables(), **seed_generator_states(Gs)},
-              "G_opt": optimizer_variables(G_opt), "D_opt": optimizer_variables(D_opt)}
+    groups = {
+        "G": {**G.all_official_variables(), **seed_generator_states(G)},
+        "D": {**D.all_official_variables(), **seed_generator_states(D)},
+        "Gs": {**Gs.all_official_variables(), **seed_generator_states(Gs)},
+        "G_opt": optimizer_variables(G_opt),
+        "D_opt": optimizer_variables(D_opt),
+    }
     return {f"{group}/{name}": var for group, variables in groups.items() for name, var in variables.items()}
 
 
 def save_state(
-    path,               # Destination .npz (replaced atomically).
-    variables,          # Dict name -> variable, from `state_variables`.
-    loop_state,         # JSON-serialisable dict of loop counters.
+    path,  # Destination .npz (replaced atomically).
+    variables,  # Dict name -> variable, from `state_variables`.
+    loop_state,  # JSON-serialisable dict of loop counters.
 ):
     """Write the state to `path` via a temporary file and rename."""
     arrays = {name: np.asarray(var.numpy()) for name, var in variables.items()}
@@ -62,25 +65,30 @@ def save_state(
 
 
 def load_state(
-    path,               # A file written by `save_state`.
-    variables,          # Dict name -> variable to assign (must match the file exactly).
+    path,  # A file written by `save_state`.
+    variables,  # Dict name -> variable to assign (must match the file exactly).
 ):
     """Assign every variable from the file and return the loop-state dict."""
     try:
         with np.load(path) as data:
             arrays = {name: data[name] for name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ResumeError(f"cannot read resume state {path}: {error}; resume from a network snapshot "
-                          "(.pkl) instead") from None
+        raise ResumeError(
+            f"cannot read resume state {path}: {error}; resume from a network snapshot (.pkl) instead"
+        ) from None
     loop_state = json.loads(str(arrays.pop("__loop_state__")))
     missing = sorted(set(variables) - set(arrays))
     unknown = sorted(set(arrays) - set(variables))
     if missing or unknown:
-        raise ResumeError(f"resume state {path} does not match this configuration "
-                          f"(missing {missing[:3]}, unexpected {unknown[:3]}); use the run's own options")
+        raise ResumeError(
+            f"resume state {path} does not match this configuration "
+            f"(missing {missing[:3]}, unexpected {unknown[:3]}); use the run's own options"
+        )
     for name, var in variables.items():
         if tuple(arrays[name].shape) != tuple(var.shape):
-            raise ResumeError(f"resume state {path}: {name} has shape {arrays[name].shape}, expected "
-                              f"{tuple(var.shape)}; use the run's own options")
+            raise ResumeError(
+                f"resume state {path}: {name} has shape {arrays[name].shape}, expected "
+                f"{tuple(var.shape)}; use the run's own options"
+            )
         var.assign(arrays[name])
     return loop_state

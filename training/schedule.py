@@ -35,22 +35,22 @@ class TrainingSchedule:
 
     def __init__(
         self,
-        cur_nimg,                       # Number of real images shown to D so far.
-        resolution_log2,                # log2 of the dataset (network) resolution.
-        num_gpus=1,                     # Number of replicas the minibatch is split over.
-        lod_initial_resolution=4,       # Image resolution used at the beginning.
-        lod_training_kimg=600,          # Thousands of real images to show before doubling the resolution.
-        lod_transition_kimg=600,        # Thousands of real images to show when fading in new layers.
-        minibatch_base=16,              # Maximum minibatch size, divided evenly among GPUs.
-        minibatch_dict=None,            # Resolution-specific overrides.
-        max_minibatch_per_gpu=None,     # Resolution-specific maximum minibatch size per GPU.
-        G_lrate_base=0.001,             # Learning rate for the generator.
-        G_lrate_dict=None,              # Resolution-specific overrides.
-        D_lrate_base=0.001,             # Learning rate for the discriminator.
-        D_lrate_dict=None,              # Resolution-specific overrides.
-        lrate_rampup_kimg=0,            # Duration of learning rate ramp-up (StyleGAN; 0 = none).
-        tick_kimg_base=160,             # Default interval of progress snapshots.
-        tick_kimg_dict=None,            # Resolution-specific overrides; None = the ProGAN dict.
+        cur_nimg,  # Number of real images shown to D so far.
+        resolution_log2,  # log2 of the dataset (network) resolution.
+        num_gpus=1,  # Number of replicas the minibatch is split over.
+        lod_initial_resolution=4,  # Image resolution used at the beginning.
+        lod_training_kimg=600,  # Thousands of real images to show before doubling the resolution.
+        lod_transition_kimg=600,  # Thousands of real images to show when fading in new layers.
+        minibatch_base=16,  # Maximum minibatch size, divided evenly among GPUs.
+        minibatch_dict=None,  # Resolution-specific overrides.
+        max_minibatch_per_gpu=None,  # Resolution-specific maximum minibatch size per GPU.
+        G_lrate_base=0.001,  # Learning rate for the generator.
+        G_lrate_dict=None,  # Resolution-specific overrides.
+        D_lrate_base=0.001,  # Learning rate for the discriminator.
+        D_lrate_dict=None,  # Resolution-specific overrides.
+        lrate_rampup_kimg=0,  # Duration of learning rate ramp-up (StyleGAN; 0 = none).
+        tick_kimg_base=160,  # Default interval of progress snapshots.
+        tick_kimg_dict=None,  # Resolution-specific overrides; None = the ProGAN dict.
     ):
         if tick_kimg_dict is None:
             tick_kimg_dict = PROGAN_TICK_KIMG_DICT
@@ -92,6 +92,8 @@ class TrainingSchedule:
         self.tick_kimg = tick_kimg_dict.get(self.resolution, tick_kimg_base)
 
     def __repr__(self):
-        return (f"TrainingSchedule(kimg={self.kimg:.1f}, lod={self.lod:.4f}, resolution={self.resolution}, "
-                f"minibatch={self.minibatch}, G_lrate={self.G_lrate}, D_lrate={self.D_lrate}, "
-                f"tick_kimg={self.tick_kimg})")
+        return (
+            f"TrainingSchedule(kimg={self.kimg:.1f}, lod={self.lod:.4f}, resolution={self.resolution}, "
+            f"minibatch={self.minibatch}, G_lrate={self.G_lrate}, D_lrate={self.D_lrate}, "
+            f"tick_kimg={self.tick_kimg})"
+        )

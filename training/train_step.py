@@ -17,12 +17,12 @@ from training import loss as losses
 
 
 def process_reals(
-    x,                      # uint8 [N, C, h, w] reals as stored (CHW) at the file resolution for floor(lod).
-    lod,                    # Current level of detail (scalar tensor).
-    mirror_draws,           # Uniform [N] draws for mirror augment, or None when disabled.
-    drange_data,            # Dynamic range of the data, [0, 255].
-    drange_net,             # Dynamic range of the networks, [-1, 1].
-    resolution,             # Full network resolution (static int).
+    x,  # uint8 [N, C, h, w] reals as stored (CHW) at the file resolution for floor(lod).
+    lod,  # Current level of detail (scalar tensor).
+    mirror_draws,  # Uniform [N] draws for mirror augment, or None when disabled.
+    drange_data,  # Dynamic range of the data, [0, 255].
+    drange_net,  # Dynamic range of the networks, [-1, 1].
+    resolution,  # Full network resolution (static int).
 ):
     """The official process_reals (train.py:56-80), returning NHWC: range, mirror, lod fade, upscale.
 
@@ -32,7 +32,8 @@ def process_reals(
     x = tf.transpose(tf.cast(x, tf.float32), [0, 2, 3, 1])
     if drange_data != drange_net:
         scale = (np.float32(drange_net[1]) - np.float32(drange_net[0])) / (
-            np.float32(drange_data[1]) - np.float32(drange_data[0]))
+            np.float32(drange_data[1]) - np.float32(drange_data[0])
+        )
         bias = np.float32(drange_net[0]) - np.float32(drange_data[0]) * scale
         x = x * scale + bias
     if mirror_draws is not None:
@@ -61,7 +62,7 @@ def _replica_slice(tensor, global_batch):
     context = tf.distribute.get_replica_context()
     per_replica = global_batch // context.num_replicas_in_sync
     start = tf.cast(context.replica_id_in_sync_group, tf.int32) * per_replica
-    return tensor[start:start + per_replica]
+    return tensor[start : start + per_replica]
 
 
 def _local_slice(tensor, local_replicas):
@@ -73,7 +74,7 @@ def _local_slice(tensor, local_replicas):
     context = tf.distribute.get_replica_context()
     per_replica = tensor.shape[0] // local_replicas
     start = tf.cast(context.replica_id_in_sync_group % local_replicas, tf.int32) * per_replica
-    return tensor[start:start + per_replica]
+    return tensor[start : start + per_replica]
 
 
 def local_replica_ids(strategy):
@@ -87,15 +88,18 @@ class TrainSteps:
 
     def __init__(
         self,
-        strategy,               # tf.distribute strategy (the default one for a single device).
-        G, D, Gs,               # Networks (created under strategy.scope()).
-        G_opt, D_opt,           # training.optimizer.Optimizer for G's and D's trainables.
-        G_loss,                 # Dict: `func_name` (a name in loss.G_LOSSES) and its kwargs.
-        D_loss,                 # Dict: `func_name` (a name in loss.D_LOSSES) and its kwargs.
-        label_matrix,           # float32 [num_labels, label_size] labels to draw G's labels from.
-        mirror_augment,         # Enable mirror augment?
-        drange_data,            # Dynamic range of the data.
-        drange_net,             # Dynamic range of the networks.
+        strategy,  # tf.distribute strategy (the default one for a single device).
+        G,
+        D,
+        Gs,  # Networks (created under strategy.scope()).
+        G_opt,
+        D_opt,  # training.optimizer.Optimizer for G's and D's trainables.
+        G_loss,  # Dict: `func_name` (a name in loss.G_LOSSES) and its kwargs.
+        D_loss,  # Dict: `func_name` (a name in loss.D_LOSSES) and its kwargs.
+        label_matrix,  # float32 [num_labels, label_size] labels to draw G's labels from.
+        mirror_augment,  # Enable mirror augment?
+        drange_data,  # Dynamic range of the data.
+        drange_net,  # Dynamic range of the networks.
     ):
         self.strategy = strategy
         self.G, self.D, self.Gs = G, D, Gs
@@ -175,15 +179,18 @@ class TrainSteps:
         return stats
 
     def _mean(self, per_replica):
-        return {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-                for name, value in per_replica.items()}
+        return {
+            name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for name, value in per_replica.items()
+        }
 
     def _update_Gs(self, beta):
         """Gs <- G + (Gs - G) * beta for trainables; non-trainables (lod, ...) are copied."""
         for gs_var, g_var in self.Gs_pairs:
             b = beta if g_var.trainable else 0.0
             self.strategy.extended.update(
-                gs_var.value, lambda gs, g, b=b: gs.assign(g + (gs - g) * b), args=(g_var.value,), group=False)
+                gs_var.value, lambda gs, g, b=b: gs.assign(g + (gs - g) * b), args=(g_var.value,), group=False
+            )
 
     def _D_step(self, reals, labels, seed, lod, learning_rate, Gs_beta):
         """One D step and the Gs update; traced per reals shape, which fixes floor(lod).

@@ -14,9 +14,9 @@ from networks import official
 from training import misc
 from training import network_args
 from training import resume as resume_lib
+from training import train_step as train_step_lib
 from training.optimizer import Optimizer
 from training.schedule import TrainingSchedule
-from training import train_step as train_step_lib
 from training.train_step import TrainSteps
 from training.train_step import trainable_variables
 from utils.images import create_image_grid
@@ -25,15 +25,16 @@ from utils.progress import format_time
 
 
 def build_networks(
-    arch,               # 'progan' or 'stylegan'.
-    training_set,       # The dataset (for num_channels, resolution, label_size).
-    G_args,             # Generator kwargs.
-    D_args,             # Discriminator kwargs.
+    arch,  # 'progan' or 'stylegan'.
+    training_set,  # The dataset (for num_channels, resolution, label_size).
+    G_args,  # Generator kwargs.
+    D_args,  # Discriminator kwargs.
 ):
     """Construct G, D and Gs = a copy of G (`G.clone('Gs')`)."""
     Generator, Discriminator = network_args.network_classes(arch)
-    common = dict(num_channels=training_set.shape[0], resolution=training_set.resolution,
-                  label_size=training_set.label_size)
+    common = dict(
+        num_channels=training_set.shape[0], resolution=training_set.resolution, label_size=training_set.label_size
+    )
     G = Generator(**common, **G_args, name="G")
     D = Discriminator(**common, **D_args, name="D")
     Gs = clone_network(G, "Gs")
@@ -64,9 +65,9 @@ def print_layers(net):
 
 
 def setup_grid_reals(
-    training_set,       # The dataset.
-    grid_size,          # (columns, rows) of the grid.
-    layout="random",    # 'random', or 'row_per_class': row y shows class y mod label_size.
+    training_set,  # The dataset.
+    grid_size,  # (columns, rows) of the grid.
+    layout="random",  # 'random', or 'row_per_class': row y shows class y mod label_size.
 ):
     """Reals and labels for the snapshot grid, drawn from the shuffled stream at full resolution."""
     gw, gh = grid_size
@@ -93,46 +94,46 @@ class GridGenerator:
     def __call__(self):
         out = []
         for start in range(0, len(self.latents), self.chunk):
-            z, c = self.latents[start:start + self.chunk], self.labels[start:start + self.chunk]
+            z, c = self.latents[start : start + self.chunk], self.labels[start : start + self.chunk]
             pad = self.chunk - len(z)
             z = np.concatenate([z, np.zeros([pad, z.shape[1]], z.dtype)]) if pad else z
             c = np.concatenate([c, np.zeros([pad, c.shape[1]], c.dtype)]) if pad else c
-            out.append(np.asarray(self.fn(tf.constant(z), tf.constant(c)), np.float32)[:len(z) - pad])
+            out.append(np.asarray(self.fn(tf.constant(z), tf.constant(c)), np.float32)[: len(z) - pad])
         return np.concatenate(out)
 
 
 def training_loop(
-    run_dir,                        # Run directory (created by the caller); None = write nothing (non-chief worker).
-    training_set,                   # datasets.tfrecord_reader.TFRecordDataset.
-    arch="progan",                  # 'progan' or 'stylegan'.
-    G_args={},                      # Options for the generator network.
-    D_args={},                      # Options for the discriminator network.
-    G_opt_args={},                  # Options for the generator optimizer.
-    D_opt_args={},                  # Options for the discriminator optimizer.
-    G_loss_args={},                 # Generator loss: func_name and kwargs.
-    D_loss_args={},                 # Discriminator loss: func_name and kwargs.
-    sched_args={},                  # Options for TrainingSchedule.
-    strategy=None,                  # tf.distribute strategy; None = the default (one device).
-    G_smoothing=0.999,              # ProGAN: fixed Gs decay per D step (0 = no smoothing).
-    G_smoothing_kimg=None,          # StyleGAN: half-life of Gs in kimg (overrides G_smoothing).
-    D_repeats=1,                    # How many times D is trained per G iteration.
-    minibatch_repeats=4,            # Number of minibatches to run before adjusting training parameters.
-    reset_opt_for_new_lod=True,     # Reset optimizer internal state when new layers are introduced?
-    total_kimg=15000,               # Total length of the training, in thousands of real images.
-    mirror_augment=False,           # Enable mirror augment?
-    drange_net=(-1, 1),             # Dynamic range used when feeding image data to the networks.
-    image_snapshot_ticks=1,         # How often to export image snapshots?
-    network_snapshot_ticks=10,      # How often to export network snapshots?
-    snapshot_at_first_tick=False,   # StyleGAN also snapshots at tick 1.
-    grid_size="1080p",              # Snapshot grid size, '1080p' or '4k'.
-    grid_layout="random",           # 'random' or 'row_per_class'.
-    random_seed=1000,               # Seed of numpy (grid latents) and of the training random streams.
-    resume_pkl=None,                # Network pickle to start from (official or ours), or None.
-    resume_state=None,              # A resume-state.npz for an exact continuation, or None.
-    resume_kimg=0.0,                # Assumed progress when starting from a pickle without state.
-    resume_time=0.0,                # Assumed wallclock time when starting from a pickle without state.
-    progress_sec=60.0,              # Print an in-tick progress line at most this often.
-    stop_after_ticks=None,          # Stop (without final snapshot) after this many ticks, for tests.
+    run_dir,  # Run directory (created by the caller); None = write nothing (non-chief worker).
+    training_set,  # datasets.tfrecord_reader.TFRecordDataset.
+    arch="progan",  # 'progan' or 'stylegan'.
+    G_args={},  # Options for the generator network.
+    D_args={},  # Options for the discriminator network.
+    G_opt_args={},  # Options for the generator optimizer.
+    D_opt_args={},  # Options for the discriminator optimizer.
+    G_loss_args={},  # Generator loss: func_name and kwargs.
+    D_loss_args={},  # Discriminator loss: func_name and kwargs.
+    sched_args={},  # Options for TrainingSchedule.
+    strategy=None,  # tf.distribute strategy; None = the default (one device).
+    G_smoothing=0.999,  # ProGAN: fixed Gs decay per D step (0 = no smoothing).
+    G_smoothing_kimg=None,  # StyleGAN: half-life of Gs in kimg (overrides G_smoothing).
+    D_repeats=1,  # How many times D is trained per G iteration.
+    minibatch_repeats=4,  # Number of minibatches to run before adjusting training parameters.
+    reset_opt_for_new_lod=True,  # Reset optimizer internal state when new layers are introduced?
+    total_kimg=15000,  # Total length of the training, in thousands of real images.
+    mirror_augment=False,  # Enable mirror augment?
+    drange_net=(-1, 1),  # Dynamic range used when feeding image data to the networks.
+    image_snapshot_ticks=1,  # How often to export image snapshots?
+    network_snapshot_ticks=10,  # How often to export network snapshots?
+    snapshot_at_first_tick=False,  # StyleGAN also snapshots at tick 1.
+    grid_size="1080p",  # Snapshot grid size, '1080p' or '4k'.
+    grid_layout="random",  # 'random' or 'row_per_class'.
+    random_seed=1000,  # Seed of numpy (grid latents) and of the training random streams.
+    resume_pkl=None,  # Network pickle to start from (official or ours), or None.
+    resume_state=None,  # A resume-state.npz for an exact continuation, or None.
+    resume_kimg=0.0,  # Assumed progress when starting from a pickle without state.
+    resume_time=0.0,  # Assumed wallclock time when starting from a pickle without state.
+    progress_sec=60.0,  # Print an in-tick progress line at most this often.
+    stop_after_ticks=None,  # Stop (without final snapshot) after this many ticks, for tests.
 ):
     """Train G and D with the official schedule; writes logs, grids and snapshots into run_dir.
 
@@ -141,8 +142,10 @@ def training_loop(
     of every global minibatch.
     """
     if training_set.data_format != "NCHW":
-        raise ValueError("training_loop takes the stored CHW bytes (transposed on the device): "
-                         "open the dataset with TFRecordDataset(..., data_format='NCHW')")
+        raise ValueError(
+            "training_loop takes the stored CHW bytes (transposed on the device): "
+            "open the dataset with TFRecordDataset(..., data_format='NCHW')"
+        )
     strategy = strategy or tf.distribute.get_strategy()
     num_replicas = strategy.num_replicas_in_sync
     # This process's replicas own rows [first * per_replica, (first + count) * per_replica) of each minibatch.
@@ -168,10 +171,24 @@ def training_loop(
 
     print("Building TensorFlow graph...")
     label_matrix = training_set.get_label_matrix()
-    steps = TrainSteps(strategy, G, D, Gs, G_opt, D_opt, G_loss_args, D_loss_args, label_matrix,
-                       mirror_augment, training_set.dynamic_range, list(drange_net))
+    steps = TrainSteps(
+        strategy,
+        G,
+        D,
+        Gs,
+        G_opt,
+        D_opt,
+        G_loss_args,
+        D_loss_args,
+        label_matrix,
+        mirror_augment,
+        training_set.dynamic_range,
+        list(drange_net),
+    )
     state_vars = resume_lib.state_variables(G, D, Gs, G_opt, D_opt)
-    lod_vars = [var for net in (G, D) for name, var in net.all_official_variables().items() if name.split("/")[-1] == "lod"]
+    lod_vars = [
+        var for net in (G, D) for name, var in net.all_official_variables().items() if name.split("/")[-1] == "lod"
+    ]
     fakes_kwargs = dict(truncation_psi=1.0) if arch == "stylegan" else {}
 
     # Snapshot grid: reals and labels from the dataset, latents from numpy seeded above.
@@ -184,16 +201,26 @@ def training_loop(
 
     # Loop state: fresh, or everything an exact resume needs.
     cur_nimg = int(resume_kimg * 1000)
-    loop = dict(cur_nimg=cur_nimg, cur_tick=0, tick_start_nimg=cur_nimg, prev_lod=-1.0, rng_counter=0,
-                data_key=None, data_batches=0, data_configures=0, total_time=resume_time)
+    loop = dict(
+        cur_nimg=cur_nimg,
+        cur_tick=0,
+        tick_start_nimg=cur_nimg,
+        prev_lod=-1.0,
+        rng_counter=0,
+        data_key=None,
+        data_batches=0,
+        data_configures=0,
+        total_time=resume_time,
+    )
     if resume_state is not None:
         print(f'Restoring exact training state from "{resume_state}"...')
         loop.update(resume_lib.load_state(resume_state, state_vars))
     elif writes:
         misc.save_image_grid(grid_reals, os.path.join(run_dir, "reals.png"), training_set.dynamic_range, (gw, gh))
         grid_fakes = generate_grid()
-        misc.save_image_grid(grid_fakes, os.path.join(run_dir, "fakes%06d.png" % (loop["cur_nimg"] // 1000)),
-                             drange_net, (gw, gh))
+        misc.save_image_grid(
+            grid_fakes, os.path.join(run_dir, "fakes%06d.png" % (loop["cur_nimg"] // 1000)), drange_net, (gw, gh)
+        )
     summary_writer = tf.summary.create_file_writer(run_dir) if writes else tf.summary.create_noop_writer()
 
     print("Training...")
@@ -220,10 +247,18 @@ def training_loop(
         if iterator is None:
             per_replica = sched.minibatch // num_replicas
             shard = (local_ids[0] * per_replica, (local_ids[-1] + 1) * per_replica)
-            iterator = iter(training_set.get_dataset(sched.minibatch, sched.lod, skip_batches=loop["data_batches"],
-                                                     seed=random_seed + loop["data_configures"], shard=shard))
-        if reset_opt_for_new_lod and (np.floor(sched.lod) != np.floor(prev_lod) or
-                                      np.ceil(sched.lod) != np.ceil(prev_lod)):
+            iterator = iter(
+                training_set.get_dataset(
+                    sched.minibatch,
+                    sched.lod,
+                    skip_batches=loop["data_batches"],
+                    seed=random_seed + loop["data_configures"],
+                    shard=shard,
+                )
+            )
+        if reset_opt_for_new_lod and (
+            np.floor(sched.lod) != np.floor(prev_lod) or np.ceil(sched.lod) != np.ceil(prev_lod)
+        ):
             G_opt.reset()
             D_opt.reset()
         prev_lod = sched.lod
@@ -247,7 +282,9 @@ def training_loop(
                 cur_nimg += sched.minibatch
             seed = tf.constant([random_seed, loop["rng_counter"]], tf.int64)
             loop["rng_counter"] += 1
-            record(steps.G_step(sched.minibatch, int(np.floor(sched.lod)), seed, tf.constant(sched.G_lrate, tf.float32)))
+            record(
+                steps.G_step(sched.minibatch, int(np.floor(sched.lod)), seed, tf.constant(sched.G_lrate, tf.float32))
+            )
 
         # In-tick progress for long ticks (CPU runs).
         now = time.time()
@@ -256,8 +293,10 @@ def training_loop(
             last_progress_time = now
             rate = (cur_nimg - tick_start_nimg) / max(now - tick_start_time, 1e-9)
             eta = max(total_kimg * 1000 - cur_nimg, 0) / max(rate, 1e-9)
-            print(f"  ... kimg {cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} img/s {rate:<7.1f} eta {format_time(eta)}",
-                  flush=True)
+            print(
+                f"  ... kimg {cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} img/s {rate:<7.1f} eta {format_time(eta)}",
+                flush=True,
+            )
 
         # Perform maintenance tasks once per tick.
         if cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 or done:
@@ -273,20 +312,32 @@ def training_loop(
             eta = max(total_kimg - cur_nimg / 1000.0, 0.0) * tick_time / max(tick_kimg, 1e-9)
             host_gb, gpu_gb = misc.peak_memory_gb()
             mem = f"mem {host_gb:<5.2f}GB" + (f" gpumem {gpu_gb:<5.2f}GB" if gpu_gb is not None else "")
-            print(f"tick {cur_tick:<5d} kimg {cur_nimg / 1000.0:<8.1f} lod {sched.lod:<5.2f} "
-                  f"minibatch {sched.minibatch:<4d} time {format_time(total_time):<12s} "
-                  f"sec/tick {tick_time:<7.1f} sec/kimg {tick_time / tick_kimg:<7.2f} "
-                  f"maintenance {maintenance_time:<6.1f} img/s {images_per_sec:<7.1f} "
-                  f"eta {format_time(eta):<12s} {mem}", flush=True)
+            print(
+                f"tick {cur_tick:<5d} kimg {cur_nimg / 1000.0:<8.1f} lod {sched.lod:<5.2f} "
+                f"minibatch {sched.minibatch:<4d} time {format_time(total_time):<12s} "
+                f"sec/tick {tick_time:<7.1f} sec/kimg {tick_time / tick_kimg:<7.2f} "
+                f"maintenance {maintenance_time:<6.1f} img/s {images_per_sec:<7.1f} "
+                f"eta {format_time(eta):<12s} {mem}",
+                flush=True,
+            )
             with summary_writer.as_default(step=cur_nimg):
-                scalars = {"Progress/tick": cur_tick, "Progress/kimg": cur_nimg / 1000.0, "Progress/lod": sched.lod,
-                           "Progress/minibatch": sched.minibatch, "Timing/total_sec": total_time,
-                           "Timing/sec_per_tick": tick_time, "Timing/sec_per_kimg": tick_time / tick_kimg,
-                           "Timing/maintenance_sec": maintenance_time, "Timing/total_hours": total_time / 3600.0,
-                           "Timing/total_days": total_time / 86400.0, "Resources/peak_host_mem_gb": host_gb,
-                           "TrainG/learning_rate": sched.G_lrate, "TrainD/learning_rate": sched.D_lrate,
-                           "TrainG/loss_scaling_log2": float(G_opt.loss_scaling_log2.numpy()),
-                           "TrainD/loss_scaling_log2": float(D_opt.loss_scaling_log2.numpy())}
+                scalars = {
+                    "Progress/tick": cur_tick,
+                    "Progress/kimg": cur_nimg / 1000.0,
+                    "Progress/lod": sched.lod,
+                    "Progress/minibatch": sched.minibatch,
+                    "Timing/total_sec": total_time,
+                    "Timing/sec_per_tick": tick_time,
+                    "Timing/sec_per_kimg": tick_time / tick_kimg,
+                    "Timing/maintenance_sec": maintenance_time,
+                    "Timing/total_hours": total_time / 3600.0,
+                    "Timing/total_days": total_time / 86400.0,
+                    "Resources/peak_host_mem_gb": host_gb,
+                    "TrainG/learning_rate": sched.G_lrate,
+                    "TrainD/learning_rate": sched.D_lrate,
+                    "TrainG/loss_scaling_log2": float(G_opt.loss_scaling_log2.numpy()),
+                    "TrainD/loss_scaling_log2": float(D_opt.loss_scaling_log2.numpy()),
+                }
                 for name, values in tick_stats.items():
                     values = np.array([float(v) for v in values])
                     values = values[np.isfinite(values)]  # The official autosummary drops non-finite values.
@@ -311,9 +362,15 @@ def training_loop(
             if writes and snapshot:
                 pkl = os.path.join(run_dir, "network-snapshot-%06d.pkl" % (cur_nimg // 1000))
                 official.save_pickle(pkl, G, D, Gs)
-                loop.update(cur_nimg=cur_nimg, cur_tick=cur_tick, tick_start_nimg=tick_start_nimg,
-                            prev_lod=prev_lod, data_key=data_key, total_time=time.time() - train_start_time,
-                            snapshot=os.path.basename(pkl))
+                loop.update(
+                    cur_nimg=cur_nimg,
+                    cur_tick=cur_tick,
+                    tick_start_nimg=tick_start_nimg,
+                    prev_lod=prev_lod,
+                    data_key=data_key,
+                    total_time=time.time() - train_start_time,
+                    snapshot=os.path.basename(pkl),
+                )
                 resume_lib.save_state(os.path.join(run_dir, resume_lib.STATE_NAME), state_vars, loop)
 
             # Record start time of the next tick.
@@ -327,7 +384,7 @@ def training_loop(
         official.save_pickle(os.path.join(run_dir, "network-final.pkl"), G, D, Gs)
     summary_writer.close()
     if writes:
-        open(os.path.join(run_dir, "_training-done.txt"), "wt").close()
+        open(os.path.join(run_dir, "_training-done.txt"), "w").close()
     print("Exiting...")
     return G, D, Gs
 
@@ -336,7 +393,7 @@ def training_loop(
 _OFFICIAL_DATASET_ARGS = ("tfrecord_dir", "resolution", "label_file", "max_label_size")
 
 
-def _python_literal(value):         # Plain option data (dicts, lists, numbers, strings, numpy scalars).
+def _python_literal(value):  # Plain option data (dicts, lists, numbers, strings, numpy scalars).
     """`value` with everything that is not a Python literal made a string, so `exec` of its repr works."""
     if isinstance(value, dict):
         return {_python_literal(k): _python_literal(v) for k, v in value.items()}
@@ -351,8 +408,10 @@ def _python_literal(value):         # Plain option data (dicts, lists, numbers, 
     return str(value)
 
 
-def save_options(run_dir,            # Run directory being created.
-                 options):          # Resolved options, as train.py's resolve_options returns them.
+def save_options(
+    run_dir,  # Run directory being created.
+    options,  # Resolved options, as train.py's resolve_options returns them.
+):
     """Write the resolved configuration as training_options.json and an official-style config.txt.
 
     config.txt has one `key = value` line per option, and the two lines that the official
@@ -361,12 +420,12 @@ def save_options(run_dir,            # Run directory being created.
     lines starting `dataset =` (the TFRecordDataset arguments; tfrecord_dir made absolute,
     since they join it to their own data_dir) and `train =` (they read mirror_augment).
     """
-    with open(os.path.join(run_dir, "training_options.json"), "wt") as file:
+    with open(os.path.join(run_dir, "training_options.json"), "w") as file:
         json.dump(options, file, indent=2, sort_keys=True, default=str)
     dataset = {key: options["dataset_args"][key] for key in _OFFICIAL_DATASET_ARGS if key in options["dataset_args"]}
     dataset["tfrecord_dir"] = os.path.abspath(dataset["tfrecord_dir"])
     official_lines = {"dataset": dataset, "train": dict(options.get("train", {}))}
-    with open(os.path.join(run_dir, "config.txt"), "wt") as file:
+    with open(os.path.join(run_dir, "config.txt"), "w") as file:
         for key in sorted(set(options) | set(official_lines)):
             value = repr(_python_literal(official_lines[key])) if key in official_lines else options[key]
             file.write(f"{key} = {value}\n")

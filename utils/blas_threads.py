@@ -5,6 +5,7 @@ multi-threaded BLAS spends more time synchronising its threads than computing th
 on a busy 2-core machine), and create_celebahq already runs one worker process per core. The
 results do not depend on this (every product is certified or recomputed), only the speed does.
 """
+
 import contextlib
 import os
 

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-USAGE_STATUS = 2    # argparse's exit status for bad input.
+USAGE_STATUS = 2  # argparse's exit status for bad input.
 
 
 class UsageError(Exception):
@@ -21,8 +21,8 @@ class UsageError(Exception):
 
 
 def fail(
-    prog,       # Tool name, e.g. 'train.py'.
-    message,    # One line saying what is wrong and what to do.
+    prog,  # Tool name, e.g. 'train.py'.
+    message,  # One line saying what is wrong and what to do.
 ):
     """Print `prog: error: message` on stderr and exit with status 2."""
     sys.stdout.flush()
@@ -36,10 +36,10 @@ def first_line(error):  # An exception.
 
 
 def run(
-    main,               # The tool's main(): returns the exit status (None = 0).
+    main,  # The tool's main(): returns the exit status (None = 0).
     input_errors=tuple,  # Callable returning further exception types that mean bad input, not a bug
-                         # (called only once an exception arrives: their modules may be slow to import).
-    prog=None,          # Tool name; None = the script's file name.
+    # (called only once an exception arrives: their modules may be slow to import).
+    prog=None,  # Tool name; None = the script's file name.
 ):
     """Call `main()` and exit with its status; UsageError and `input_errors` become one stderr line."""
     prog = prog or os.path.basename(sys.argv[0])
@@ -52,7 +52,7 @@ def run(
     sys.exit(status or 0)
 
 
-_TRUE = ("true", "t", "1")      # absl's spellings of a boolean value, compared in lower case.
+_TRUE = ("true", "t", "1")  # absl's spellings of a boolean value, compared in lower case.
 _FALSE = ("false", "f", "0")
 
 
@@ -66,15 +66,22 @@ class BooleanFlag(argparse.Action):
 
     def __init__(
         self,
-        option_strings,     # ['--name'] as given to add_argument.
-        dest,               # Attribute name.
-        default=False,      # Value without the option (None = not given, for preset-backed options).
-        help=None,          # Help text.  # noqa: A002 -- argparse's keyword.
-        **kwargs,           # Other add_argument keywords (required, ...).
+        option_strings,  # ['--name'] as given to add_argument.
+        dest,  # Attribute name.
+        default=False,  # Value without the option (None = not given, for preset-backed options).
+        help=None,  # Help text.  # noqa: A002 -- argparse's keyword.
+        **kwargs,  # Other add_argument keywords (required, ...).
     ):
         self.negative = ["--no" + name[2:] for name in option_strings if name.startswith("--")]
-        super().__init__(list(option_strings) + self.negative, dest, nargs="?", default=default,
-                         metavar="true|false", help=help, **kwargs)
+        super().__init__(
+            list(option_strings) + self.negative,
+            dest,
+            nargs="?",
+            default=default,
+            metavar="true|false",
+            help=help,
+            **kwargs,
+        )
 
     def __call__(self, parser, namespace, value, option_string=None):
         if option_string in self.negative:
@@ -97,12 +104,12 @@ class ArgumentParser(argparse.ArgumentParser):
     exit status 2; subcommand parsers made by add_subparsers are of the same class."""
 
     def error(self, message):
-        tool, _, command = self.prog.partition(" ")   # A subcommand's prog is 'tool.py command'.
+        tool, _, command = self.prog.partition(" ")  # A subcommand's prog is 'tool.py command'.
         fail(tool, f"{command}: {message}" if command else message)
 
 
 def default_text(
-    value,              # An option's default.
+    value,  # An option's default.
 ):
     """How a help text shows a default: lists and strings as written on the command line."""
     if isinstance(value, bool):
@@ -122,8 +129,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def absl_spellings(
-    argv,               # Command-line arguments without the program name.
-    parser,             # The tool's ArgumentParser.
+    argv,  # Command-line arguments without the program name.
+    parser,  # The tool's ArgumentParser.
 ):
     """`argv` with absl's single-dash long options (`-dataset x`, `-res=8`) as `--dataset x`, `--res=8`.
 

@@ -15,8 +15,8 @@ import tempfile
 
 
 def temp_sibling(
-    path,               # Final output path.
-    suffix="",          # Ending the temporary name needs, e.g. '.npz' or '.keras' for writers that insist.
+    path,  # Final output path.
+    suffix="",  # Ending the temporary name needs, e.g. '.npz' or '.keras' for writers that insist.
 ):
     """A hidden name next to `path` to write it under until it is complete; creates the folder."""
     path = os.path.abspath(os.fspath(path))
@@ -25,7 +25,7 @@ def temp_sibling(
 
 
 def temp_directory(
-    path,               # Final folder path; its parent folder must exist.
+    path,  # Final folder path; its parent folder must exist.
 ):
     """A new hidden folder next to `path` to fill until it is complete, with the ordinary mode.
 
@@ -38,8 +38,8 @@ def temp_directory(
 
 
 def replace_directory(
-    tmp,                # Completed folder from `temp_directory`.
-    path,               # Destination folder; an existing one is replaced.
+    tmp,  # Completed folder from `temp_directory`.
+    path,  # Destination folder; an existing one is replaced.
 ):
     """Rename `tmp` onto `path`; an old `path` is moved aside first and removed only afterwards.
 
@@ -47,9 +47,9 @@ def replace_directory(
     beside it; if the new one then cannot take its place, the old one is put back.
     """
     old = None
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not os.path.islink(path):  # A link to a folder is replaced itself.
         old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(path), dir=os.path.dirname(os.path.abspath(path)))
-        os.rmdir(old)   # Only the unused name was wanted.
+        os.rmdir(old)  # Only the unused name was wanted.
         os.rename(path, old)
     try:
         os.rename(tmp, path)
@@ -69,20 +69,20 @@ def current_umask():
 
 
 def commit(
-    tmp,                # Completed temporary file from `temp_sibling`.
-    path,               # Destination; an existing file is replaced.
+    tmp,  # Completed temporary file from `temp_sibling`.
+    path,  # Destination; an existing file is replaced.
 ):
     """Flush `tmp` to disk and rename it onto `path` (os.replace: atomic on one file system)."""
     fd = os.open(tmp, os.O_RDONLY)
     try:
-        os.fsync(fd)    # The data reaches the disk before the name does.
+        os.fsync(fd)  # The data reaches the disk before the name does.
     finally:
         os.close(fd)
     os.replace(tmp, path)
 
 
 def discard(
-    tmp,                # Temporary file from `temp_sibling`, possibly never created.
+    tmp,  # Temporary file from `temp_sibling`, possibly never created.
 ):
     """Remove an unfinished temporary file, if there is one."""
     if os.path.exists(tmp):
@@ -91,8 +91,8 @@ def discard(
 
 @contextlib.contextmanager
 def atomic_path(
-    path,               # Final output path.
-    suffix="",          # Ending the temporary name needs (see `temp_sibling`).
+    path,  # Final output path.
+    suffix="",  # Ending the temporary name needs (see `temp_sibling`).
 ):
     """Context manager yielding a temporary path to write; on success it replaces `path`.
 

@@ -16,17 +16,35 @@ COLUMNS = 100
 # docs file -> (script, its commands: each gets its own --help section).
 TOOLS = {
     "train-help.txt": ("train.py", []),
-    "dataset_tool-help.txt": ("dataset_tool.py", [
-        "display", "extract", "compare", "create_mnist", "create_mnistrgb", "create_cifar10", "create_cifar100",
-        "create_svhn", "create_lsun", "create_lsun_wide", "create_celeba", "create_celebahq", "create_from_images",
-        "create_from_hdf5", "create_shapes"]),
-    "generate-help.txt": ("generate.py", [
-        "images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"]),
+    "dataset_tool-help.txt": (
+        "dataset_tool.py",
+        [
+            "display",
+            "extract",
+            "compare",
+            "create_mnist",
+            "create_mnistrgb",
+            "create_cifar10",
+            "create_cifar100",
+            "create_svhn",
+            "create_lsun",
+            "create_lsun_wide",
+            "create_celeba",
+            "create_celebahq",
+            "create_from_images",
+            "create_from_hdf5",
+            "create_shapes",
+        ],
+    ),
+    "generate-help.txt": (
+        "generate.py",
+        ["images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"],
+    ),
     "evaluate_metrics-help.txt": ("evaluate_metrics.py", []),
 }
 
 
-def render(name):   # A key of TOOLS.
+def render(name):  # A key of TOOLS.
     """The text of docs/<name>, from the tool's --help run now."""
     script, commands = TOOLS[name]
     env = dict(os.environ, COLUMNS=str(COLUMNS))
@@ -34,13 +52,14 @@ def render(name):   # A key of TOOLS.
     parts = [f"# Output of {what} (COLUMNS={COLUMNS}).\n"]
     for command in [None] + commands:
         argv = [script] + ([command] if command else []) + ["--help"]
-        out = subprocess.run([sys.executable] + argv, cwd=REPO, env=env, capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable] + argv, cwd=REPO, env=env, capture_output=True, text=True, check=True
+        ).stdout
         parts.append(f"$ python {' '.join(argv)}\n{out}")
     return "\n".join(parts)
 
 
-def main(argv):     # Command-line arguments without the program name.
+def main(argv):  # Command-line arguments without the program name.
     """Write (or with --check, compare) every docs/*-help.txt; returns the exit status."""
     stale = []
     for name in TOOLS:

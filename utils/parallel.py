@@ -14,11 +14,11 @@ def usable_cpus():
 
 
 def ordered_map(
-    func,               # Function applied to every item (picklable with processes).
-    items,              # Iterable of inputs, consumed lazily.
-    num_workers=None,   # Worker threads or processes, None = one per usable CPU.
-    max_in_flight=None, # Items submitted but not yet yielded, None = 4 per worker.
-    mp_context=None,    # None = threads; a multiprocessing context = processes started by it.
+    func,  # Function applied to every item (picklable with processes).
+    items,  # Iterable of inputs, consumed lazily.
+    num_workers=None,  # Worker threads or processes, None = one per usable CPU.
+    max_in_flight=None,  # Items submitted but not yet yielded, None = 4 per worker.
+    mp_context=None,  # None = threads; a multiprocessing context = processes started by it.
 ):
     """Yield func(item) for every item, in input order, computed on a pool.
 

@@ -10,8 +10,8 @@ import os
 import sys
 import time
 
-LIVE_INTERVAL = 0.2     # Seconds between redraws of the live line.
-PLAIN_INTERVAL = 10.0   # Seconds between plain progress lines.
+LIVE_INTERVAL = 0.2  # Seconds between redraws of the live line.
+PLAIN_INTERVAL = 10.0  # Seconds between plain progress lines.
 
 
 def format_time(seconds):
@@ -46,11 +46,11 @@ class Progress:
 
     def __init__(
         self,
-        total,              # Amount of work expected (e.g. images).
-        unit="images",      # What is counted, as shown after the numbers.
-        stream=None,        # Where to report; None = sys.stdout at each report.
-        live=None,          # Redraw one line in place; None = when the stream is a terminal.
-        interval=None,      # Seconds between reports; None = LIVE_INTERVAL or PLAIN_INTERVAL.
+        total,  # Amount of work expected (e.g. images).
+        unit="images",  # What is counted, as shown after the numbers.
+        stream=None,  # Where to report; None = sys.stdout at each report.
+        live=None,  # Redraw one line in place; None = when the stream is a terminal.
+        interval=None,  # Seconds between reports; None = LIVE_INTERVAL or PLAIN_INTERVAL.
         clock=time.monotonic,  # Time source (seconds).
     ):
         self.total, self.unit, self._stream, self._clock = int(total), unit, stream, clock
@@ -79,8 +79,8 @@ class Progress:
 
     def update(
         self,
-        done,           # Work done so far (absolute, not an increment).
-        force=False,    # Report now, whatever the interval.
+        done,  # Work done so far (absolute, not an increment).
+        force=False,  # Report now, whatever the interval.
     ):
         """Record progress; report when the interval has passed (or `force`)."""
         self.done = int(done)
@@ -99,7 +99,7 @@ class Progress:
 
     def close(
         self,
-        done=None,      # Final amount of work done; None = as last updated.
+        done=None,  # Final amount of work done; None = as last updated.
     ):
         """Finish the live line (a final report and a newline); plain output needs nothing."""
         if done is not None:

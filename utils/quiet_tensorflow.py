@@ -34,8 +34,12 @@ _SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
 _ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 # ERROR-level records that CUDA builds print on every start and that mean nothing to a user
 # (each plugin registers twice when TensorFlow and XLA both load it).
-_BENIGN_ERRORS = ("Unable to register cuDNN factory", "Unable to register cuFFT factory",
-                  "Unable to register cuBLAS factory", "computation placer already registered")
+_BENIGN_ERRORS = (
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+)
 
 
 def min_log_level():
@@ -47,8 +51,8 @@ def min_log_level():
 
 
 def filter_startup_log(
-    text,           # What was written to stderr while TensorFlow was imported.
-    level,          # Minimum severity to keep, as TF_CPP_MIN_LOG_LEVEL (0-3).
+    text,  # What was written to stderr while TensorFlow was imported.
+    level,  # Minimum severity to keep, as TF_CPP_MIN_LOG_LEVEL (0-3).
 ):
     """The part of `text` that TensorFlow's log level lets through.
 
@@ -63,8 +67,7 @@ def filter_startup_log(
             continue
         match = _RECORD.match(line)
         if match:
-            keep_current = (_SEVERITY[match.group(1)] >= level
-                            and not any(noise in line for noise in _BENIGN_ERRORS))
+            keep_current = _SEVERITY[match.group(1)] >= level and not any(noise in line for noise in _BENIGN_ERRORS)
         elif _PYTHON_WARNING.match(line):
             keep_current = True
         if keep_current:
@@ -98,8 +101,8 @@ def captured_stderr_fd():
 
 
 def quiet_import(
-    exec_module,    # Callable that executes the module (the real loader's exec_module).
-    module,         # The module object being executed.
+    exec_module,  # Callable that executes the module (the real loader's exec_module).
+    module,  # The module object being executed.
 ):
     """Execute `module` with stderr captured, then write the part the log level keeps (also when
     the import fails: what it wrote may say why)."""
@@ -151,7 +154,7 @@ class _QuietFinder(importlib.abc.MetaPathFinder):
 
 
 def install(
-    module_name="tensorflow",   # Top-level module whose first import is made quiet.
+    module_name="tensorflow",  # Top-level module whose first import is made quiet.
 ):
     """Make the first `import tensorflow` of this process quiet (see the module docstring).
 

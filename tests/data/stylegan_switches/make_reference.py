@@ -8,14 +8,14 @@ The exact command that made the stored file (from the project root):
     STYLEGAN_OFFICIAL=../shared/official-bench/stylegan \
         python tests/data/stylegan_switches/make_reference.py tests/data/stylegan_switches/stylegan_switches.npz
 """
+
 import json
 import os
 import sys
 
 import numpy as np
 
-BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared",
-                     "official-bench")
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "official-bench")
 sys.path.insert(0, os.path.abspath(BENCH))
 # TF's plain CPU kernels reject the official NCHW convolutions; the oneDNN ones accept them.
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
@@ -23,10 +23,17 @@ import compat  # noqa: E402  (the harness: shims so that the official TF1 files 
 
 tf, tflib = compat.stylegan()
 
-COMMON = dict(num_channels=3, resolution=8, fmap_base=64, fmap_max=16, latent_size=16,
-              dlatent_size=16, mapping_fmaps=16)
-TRADITIONAL = dict(use_styles=False, use_pixel_norm=True, use_instance_norm=False,
-                   truncation_psi=None, const_input_layer=False, use_noise=False)
+COMMON = dict(
+    num_channels=3, resolution=8, fmap_base=64, fmap_max=16, latent_size=16, dlatent_size=16, mapping_fmaps=16
+)
+TRADITIONAL = dict(
+    use_styles=False,
+    use_pixel_norm=True,
+    use_instance_norm=False,
+    truncation_psi=None,
+    const_input_layer=False,
+    use_noise=False,
+)
 # The network arguments of each official line (style_mixing_prob only acts in training).
 CASES = {
     "tuned-baseline": dict(TRADITIONAL, mapping_layers=0),
