@@ -10,6 +10,7 @@ Several machines: run the same command on each with TensorFlow's TF_CONFIG namin
 and this worker (README, "Several machines"); only the chief writes the run directory.
 """
 
+import inspect
 import json
 import os
 import re
@@ -18,6 +19,8 @@ import sys
 # TensorFlow enables its oneDNN kernels by default only on some CPUs; on this project's AMD
 # machines they make training steps about 25% faster. TF_ENABLE_ONEDNN_OPTS=0 turns them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import numpy as np  # noqa: E402
 
 from utils import cli  # noqa: E402
 from utils import quiet_tensorflow  # noqa: E402
@@ -679,8 +682,6 @@ def resolve_options(
         D_loss = dict(config.get("D_loss", dict(func_name="D_logistic_simplegp", r1_gamma=10.0)))
     _set_if(G_loss, "func_name", args.G_loss)
     _set_if(D_loss, "func_name", args.D_loss)
-    import inspect
-
     from training import loss as loss_lib
 
     for loss_args, table in ((G_loss, loss_lib.G_LOSSES), (D_loss, loss_lib.D_LOSSES)):
@@ -782,8 +783,6 @@ def locate_resume(path):
     run_dir = os.path.dirname(os.path.abspath(path))
     state = os.path.join(run_dir, resume_lib.STATE_NAME)
     if os.path.isfile(state):
-        import numpy as np
-
         with np.load(state) as data:
             loop = json.loads(str(data["__loop_state__"]))
         if loop.get("snapshot") == os.path.basename(path):
