@@ -45,28 +45,10 @@ QUICK_CONFIGS = [("progan", 8, 0, 8, 64, 16), ("stylegan", 8, 0, 8, 64, 16)]
 PRECISIONS = ("fp32", "fp16", "bf16")
 SIDE_BY_SIDE = os.path.join(REPO, "..", "shared", "official-bench", "side_by_side.sh")
 # The tiny schedule of --quick's training run (8x8, 8 iterations of minibatch 8).
-QUICK_TRAIN = [
-    "--res",
-    "8",
-    "--fmap_base",
-    "64",
-    "--fmap_max",
-    "16",
-    "--latent_size",
-    "16",
-    "--minibatch_base",
-    "8",
-    "--minibatch_dict",
-    "{}",
-    "--lod_initial_resolution",
-    "8",
-    "--tick_kimg_base",
-    "0.032",
-    "--tick_kimg_dict",
-    "{}",
-    "--total_kimg",
-    "0.064",
-]
+QUICK_TRAIN = (
+    "--res 8 --fmap_base 64 --fmap_max 16 --latent_size 16 --minibatch_base 8 --minibatch_dict {} "
+    "--lod_initial_resolution 8 --tick_kimg_base 0.032 --tick_kimg_dict {} --total_kimg 0.064"
+).split()
 
 SPEED_LINE = re.compile(
     r"([\d.]+) img/s, ([\d.]+) sec/kimg, \d+ ms/iteration, first call ([\d.]+) s, "

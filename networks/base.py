@@ -79,9 +79,6 @@ def num_features(
     return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
 
 
-STRUCTURES = ("auto", "fixed", "linear", "recursive", "nested")
-
-
 def check_structure(
     structure,  # None/'auto' (= 'recursive'), or one of `supported`.
     supported,  # The structures this network implements.

@@ -12,6 +12,10 @@ SHARED = REPO.parent / "shared"
 GOLDEN = SHARED / "golden"
 
 
+# The tiny networks of the end-to-end training tests: 8x8, fmap 64/16, minibatch 8.
+TINY_NETS = "--res 8 --fmap_base 64 --fmap_max 16 --latent_size 16 --minibatch_base 8 --minibatch_dict {}".split()
+
+
 def user_env(**overrides):
     """The environment of a user who set nothing, on a CPU where TensorFlow turns oneDNN on.
 

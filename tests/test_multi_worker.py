@@ -17,41 +17,20 @@ import time
 import numpy as np
 import pytest
 from conftest import REPO
+from conftest import TINY_NETS
 from test_training import _final_arrays
 from test_training import _only_run_dir
 from test_training import make_dataset
 
 # One lod (no growing) keeps tracing to one D and one G step; 10 ticks of 4 D steps leave time
 # to kill a worker after the first snapshot. mbstd groups (4) and mirror augment stay on.
-FLAGS = [
-    "--res",
-    "8",
-    "--fmap_base",
-    "64",
-    "--fmap_max",
-    "16",
-    "--latent_size",
-    "16",
-    "--minibatch_base",
-    "8",
-    "--minibatch_dict",
-    "{}",
-    "--nogrowing",
-    "--tick_kimg_base",
-    "0.032",
-    "--tick_kimg_dict",
-    "{}",
-    "--network_snapshot_ticks",
-    "1",
-    "--total_kimg",
-    "0.32",
-    "--deterministic",
-    "--config",
-    "preset-v2-2gpus",
-    "--mirror_augment",
-    "--worker_timeout",
-    "30",
-]
+FLAGS = (
+    TINY_NETS
+    + (
+        "--nogrowing --tick_kimg_base 0.032 --tick_kimg_dict {} --network_snapshot_ticks 1 --total_kimg 0.32 "
+        "--deterministic --config preset-v2-2gpus --mirror_augment --worker_timeout 30"
+    ).split()
+)
 TIMEOUT = 600  # Seconds any one process may take before the test fails (instead of hanging CI).
 
 
@@ -176,41 +155,10 @@ def test_two_workers_match_one_process_with_two_replicas(tmp_path, reference):
         assert "[worker 1]" not in file.read()
 
 
-STYLEGAN_FLAGS = [
-    "--arch",
-    "stylegan",
-    "--res",
-    "8",
-    "--fmap_base",
-    "64",
-    "--fmap_max",
-    "16",
-    "--latent_size",
-    "16",
-    "--dlatent_size",
-    "16",
-    "--mapping_layers",
-    "2",
-    "--mapping_fmaps",
-    "16",
-    "--minibatch_base",
-    "8",
-    "--minibatch_dict",
-    "{}",
-    "--lod_initial_resolution",
-    "8",
-    "--tick_kimg_base",
-    "0.032",
-    "--tick_kimg_dict",
-    "{}",
-    "--total_kimg",
-    "0.064",
-    "--deterministic",
-    "--config",
-    "2gpu",
-    "--grid_size",
-    "1080p",
-]
+STYLEGAN_FLAGS = (
+    "--arch stylegan --res 8 --fmap_base 64 --fmap_max 16 --latent_size 16 --dlatent_size 16 --mapping_layers 2 --mapping_fmaps 16 "
+    "--minibatch_base 8 --minibatch_dict {} --lod_initial_resolution 8 --tick_kimg_base 0.032 --tick_kimg_dict {} --total_kimg 0.064 --deterministic --config 2gpu --grid_size 1080p"
+).split()
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 from conftest import REPO
+from conftest import TINY_NETS
 
 from networks import official
 from training import precision
@@ -68,42 +69,13 @@ def test_stylegan_mixed_precision_networks(dtype):
 
 
 # Tiny runs: 8x8 shapes, 8 iterations of minibatch 8, a snapshot at the end.
-TINY = [
-    "--res",
-    "8",
-    "--fmap_base",
-    "64",
-    "--fmap_max",
-    "16",
-    "--latent_size",
-    "16",
-    "--minibatch_base",
-    "8",
-    "--minibatch_dict",
-    "{}",
-    "--lod_initial_resolution",
-    "8",
-    "--tick_kimg_base",
-    "0.032",
-    "--tick_kimg_dict",
-    "{}",
-    "--network_snapshot_ticks",
-    "1",
-    "--total_kimg",
-    "0.064",
-]
-STYLEGAN = [
-    "--arch",
-    "stylegan",
-    "--dlatent_size",
-    "16",
-    "--mapping_layers",
-    "2",
-    "--mapping_fmaps",
-    "16",
-    "--grid_size",
-    "1080p",
-]
+TINY = (
+    TINY_NETS
+    + (
+        "--lod_initial_resolution 8 --tick_kimg_base 0.032 --tick_kimg_dict {} --network_snapshot_ticks 1 --total_kimg 0.064"
+    ).split()
+)
+STYLEGAN = "--arch stylegan --dlatent_size 16 --mapping_layers 2 --mapping_fmaps 16 --grid_size 1080p".split()
 
 
 @pytest.fixture(scope="module")

@@ -11,39 +11,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import REPO
+from conftest import TINY_NETS
 from conftest import user_env
 
 from networks import official
 from training.train_step import process_reals
 
 # A tiny but complete schedule: 4x4 -> 8x8 with a fade, several ticks and snapshots.
-TINY_FLAGS = [
-    "--res",
-    "8",
-    "--fmap_base",
-    "64",
-    "--fmap_max",
-    "16",
-    "--latent_size",
-    "16",
-    "--minibatch_base",
-    "8",
-    "--minibatch_dict",
-    "{}",
-    "--lod_training_kimg",
-    "0.064",
-    "--lod_transition_kimg",
-    "0.064",
-    "--tick_kimg_base",
-    "0.032",
-    "--tick_kimg_dict",
-    "{}",
-    "--network_snapshot_ticks",
-    "1",
-    "--total_kimg",
-    "0.32",
-    "--deterministic",
-]
+TINY_FLAGS = (
+    TINY_NETS
+    + (
+        "--lod_training_kimg 0.064 --lod_transition_kimg 0.064 --tick_kimg_base 0.032 --tick_kimg_dict {} "
+        "--network_snapshot_ticks 1 --total_kimg 0.32 --deterministic"
+    ).split()
+)
 
 
 def make_dataset(path, num_images=64, resolution=8, channels=3, seed=0):
