@@ -127,8 +127,7 @@ def _user_errors():
 
 
 def _fail(error):
-    print(f"evaluate_metrics.py: error: {cli.first_line(error)}", file=sys.stderr)
-    return cli.USAGE_STATUS
+    return cli.report("evaluate_metrics.py", cli.first_line(error))
 
 
 def main(argv=None):  # Arguments without the program name; None = sys.argv[1:].

@@ -478,21 +478,19 @@ def main(argv=None):  # Arguments without the program name; None = sys.argv[1:].
         args = parser.parse_args(argv)
         if args.command is None:
             raise cli.UsageError(
-                "generate.py: give a command: "
+                "give a command: "
                 + ", ".join(
                     ["images", "interpolation-video", "training-video", "style-mixing", "truncation", "noise", "export"]
                 )
             )
         return args.func(args)
     except cli.UsageError as error:
-        print(f"generate.py: error: {error}", file=sys.stderr)
-        return cli.USAGE_STATUS
+        return cli.report("generate.py", error)
     except SystemExit as exit_:  # cli.ArgumentParser.error: its line is on stderr already.
         return exit_.code
     except OSError as error:
         message = f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
-        print(f"generate.py: error: {message}", file=sys.stderr)
-        return cli.USAGE_STATUS
+        return cli.report("generate.py", message)
 
 
 if __name__ == "__main__":

@@ -278,12 +278,11 @@ def main(argv=None):  # Command-line arguments (None = sys.argv[1:]).
     args = parse_args(sys.argv[1:] if argv is None else argv)
     gpus = visible_gpus()
     if not gpus and not args.allow_cpu:
-        print(
-            "gpu_check.py: error: no GPU visible to TensorFlow (install with pip install -r "
-            "requirements-cuda.txt and check nvidia-smi); --allow-cpu runs it on the CPU",
-            file=sys.stderr,
+        return cli.report(
+            "gpu_check.py",
+            "no GPU visible to TensorFlow (install with pip install -r requirements-cuda.txt and check "
+            "nvidia-smi); --allow-cpu runs it on the CPU",
         )
-        return 2
     import platform
 
     device = (

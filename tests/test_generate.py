@@ -152,6 +152,7 @@ def test_cli_errors_are_one_line_in_a_real_process(tmp_path):
             "malformed seed list '5-a'",
         ),
         (["truncation", "--network", "x.pkl", "--psis", "-1,-0.5,0", "--bogus"], "unrecognized arguments"),
+        ([], "generate.py: error: give a command: images,"),  # The tool's name once, as every line has it.
     ]
     before = sorted(os.listdir(tmp_path))
     for argv, expected in cases:

@@ -20,14 +20,22 @@ class UsageError(Exception):
     """Bad input (options, files, their combination): reported as one line, exit status 2."""
 
 
+def report(
+    prog,  # Tool name, e.g. 'train.py'.
+    message,  # One line saying what is wrong and what to do.
+):
+    """Print `prog: error: message` on stderr; return the exit status that goes with it (2)."""
+    sys.stdout.flush()
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return USAGE_STATUS
+
+
 def fail(
     prog,  # Tool name, e.g. 'train.py'.
     message,  # One line saying what is wrong and what to do.
 ):
     """Print `prog: error: message` on stderr and exit with status 2."""
-    sys.stdout.flush()
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    sys.exit(USAGE_STATUS)
+    sys.exit(report(prog, message))
 
 
 def first_line(error):  # An exception.
